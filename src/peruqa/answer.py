@@ -1,0 +1,231 @@
+"""Extractive answers: pick the sentence that answers, cite it, or decline.
+
+Candidate sentences from the retrieved passages are scored on several signals: similarity to
+the question, coverage of the question's rarer terms, whether the sentence holds the kind
+of answer the question asks for, and the rank of its passage. A calibrated combination of
+those signals decides whether the best sentence is an answer at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from peruqa.answer_types import AnswerType, answer_span, question_type
+from peruqa.chunking import Sentence, offset_in_chunk
+from peruqa.i18n import message
+from peruqa.index import IndexData
+from peruqa.language import detect_language
+from peruqa.lexical import LexicalIndex, terms
+from peruqa.retrieve import Passage, Retrieval
+
+# Weights of the sentence score and of the answer confidence. Calibrated with
+# ``python -m peruqa.calibrate eval/dev_qa.jsonl`` on questions kept apart from the ones
+# we report on; see README.
+SENTENCE_WEIGHTS = {"similarity": 1.0, "coverage": 0.35, "type": 0.12, "passage": 0.5}
+CONFIDENCE_WEIGHTS = {
+    "bias": -6.0,
+    "score": 4.0,
+    "margin": 3.0,
+    "coverage": 2.0,
+    "type": 1.5,
+    "unknown": -2.5,
+}
+_SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc_id: str
+    title: str
+    publisher: str
+    source: str
+    url: str
+    language: str
+    chunk_id: str
+    text: str
+    score: float
+    start: int
+    end: int
+    page: int | None
+    # Where the quoted sentence sits inside ``text`` (for highlighting); -1 when not quoted.
+    quote_start: int = -1
+    quote_end: int = -1
+
+
+@dataclass(frozen=True)
+class Highlight:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    language: str  # the question's language, used for the bot's own words
+    confidence: float
+    citations: list[Citation] = field(default_factory=list)
+    related: list[Citation] = field(default_factory=list)  # nearest passages when abstaining
+    highlight: Highlight | None = None  # the answering phrase inside ``answer``
+    answer_language: str | None = None  # language of the quoted document
+    answer_type: str = AnswerType.OTHER.value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence
+    passage: Passage
+    score: float
+    similarity: float
+    coverage: float
+    typed: bool
+
+
+def _sigmoid(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-value))
+
+
+class Answerer:
+    def __init__(
+        self, data: IndexData, lexical: LexicalIndex, abstain_threshold: float = 0.5
+    ) -> None:
+        self.data = data
+        self.lexical = lexical
+        self.abstain_threshold = abstain_threshold
+
+    def _coverage(self, query_terms: list[str], sentence: Sentence, title: str) -> float:
+        """IDF-weighted share of the question's known terms found in the sentence's context."""
+        known = [t for t in set(query_terms) if t in self.lexical.document_frequency]
+        if not known:
+            return 0.0
+        present = set(terms(f"{title} {sentence.heading} {sentence.text}"))
+        total = sum(self.lexical.idf(t) for t in known)
+        return sum(self.lexical.idf(t) for t in known if t in present) / total
+
+    def candidates(self, retrieval: Retrieval) -> tuple[list[Candidate], AnswerType]:
+        query = retrieval.query
+        wanted = question_type(query.text)
+        seen: dict[tuple[str, int], Candidate] = {}
+        w = SENTENCE_WEIGHTS
+        for passage in retrieval.passages:
+            for sentence in passage.chunk.sentences:
+                key = (passage.chunk.doc_id, sentence.start)
+                if key in seen:
+                    continue
+                vector = self.data.sentence_vector(passage.chunk.doc_id, sentence)
+                similarity = float(np.dot(vector, query.vector))
+                coverage = self._coverage(query.terms, sentence, passage.document.title)
+                typed = (
+                    wanted is not AnswerType.OTHER
+                    and answer_span(sentence.text, query.text, wanted) is not None
+                )
+                score = (
+                    w["similarity"] * similarity
+                    + w["coverage"] * coverage * query.known_fraction
+                    + w["type"] * typed
+                    + w["passage"] * passage.score
+                )
+                seen[key] = Candidate(sentence, passage, score, similarity, coverage, typed)
+        ranked = sorted(seen.values(), key=lambda c: c.score, reverse=True)
+        return ranked, wanted
+
+    def confidence(
+        self, ranked: list[Candidate], wanted: AnswerType, retrieval: Retrieval
+    ) -> float:
+        if not ranked:
+            return 0.0
+        best = ranked[0]
+        margin = best.score - ranked[1].score if len(ranked) > 1 else best.score
+        w = CONFIDENCE_WEIGHTS
+        typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
+        # Question terms the library never uses, weighed by how much of the question it
+        # does know: a named thing it has never heard of means the answer is not here.
+        query = retrieval.query
+        unknown = (1.0 - query.known_fraction) * query.known_fraction * len(query.terms)
+        value = (
+            w["bias"]
+            + w["score"] * best.score
+            + w["margin"] * margin
+            + w["coverage"] * best.coverage * query.known_fraction
+            + w["type"] * typed
+            + w["unknown"] * unknown
+        )
+        return _sigmoid(value)
+
+    def answer(self, retrieval: Retrieval) -> Answer:
+        question = retrieval.query.text
+        language = detect_language(question)
+        ranked, wanted = self.candidates(retrieval)
+        confidence = self.confidence(ranked, wanted, retrieval)
+        if not ranked or confidence < self.abstain_threshold:
+            return Answer(
+                question=question,
+                answer=message("abstain", language),
+                abstained=True,
+                language=language,
+                confidence=confidence,
+                related=[_citation(p) for p in retrieval.passages[:3]],
+                answer_type=wanted.value,
+            )
+        best = ranked[0]
+        quoted = self._quoted_sentences(best)
+        text = " ".join(s.text for s in quoted)
+        span = answer_span(best.sentence.text, question, wanted)
+        highlight = None
+        if span:
+            offset = text.rindex(best.sentence.text)
+            highlight = Highlight(offset + span[0], offset + span[1])
+        first = _citation(best.passage, quoted)
+        others = [_citation(p) for p in retrieval.passages if p is not best.passage]
+        return Answer(
+            question=question,
+            answer=text,
+            abstained=False,
+            language=language,
+            confidence=confidence,
+            citations=[first, *others],
+            highlight=highlight,
+            answer_language=best.passage.document.language,
+            answer_type=wanted.value,
+        )
+
+    @staticmethod
+    def _quoted_sentences(best: Candidate) -> list[Sentence]:
+        sentences = list(best.passage.chunk.sentences)
+        position = sentences.index(best.sentence)
+        previous = sentences[position - 1] if position else None
+        if (
+            len(best.sentence.text.split()) <= _SHORT_ANSWER_WORDS
+            and previous is not None
+            and previous.text == best.sentence.heading
+        ):
+            return [previous, best.sentence]
+        return [best.sentence]
+
+
+def _citation(passage: Passage, quoted: list[Sentence] | None = None) -> Citation:
+    chunk, document = passage.chunk, passage.document
+    quote_start = quote_end = -1
+    if quoted:
+        quote_start = offset_in_chunk(chunk, quoted[0], document.text)
+        quote_end = offset_in_chunk(chunk, quoted[-1], document.text) + len(quoted[-1].text)
+    return Citation(
+        doc_id=document.doc_id,
+        title=document.title,
+        publisher=document.publisher,
+        source=document.source,
+        url=document.url,
+        language=document.language,
+        chunk_id=chunk.chunk_id,
+        text=chunk.text,
+        score=round(passage.score, 4),
+        start=chunk.start,
+        end=chunk.end,
+        page=document.page_at(chunk.start),
+        quote_start=quote_start,
+        quote_end=quote_end,
+    )

@@ -1,0 +1,135 @@
+"""What kind of answer a question expects, and where such an answer sits in a sentence."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from peruqa.language import fold
+
+
+class AnswerType(str, Enum):
+    NUMBER = "number"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+    EXPANSION = "expansion"  # what an acronym stands for
+    OTHER = "other"
+
+
+# Patterns run on folded text (lower case, no accents), English and Spanish together.
+_QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (AnswerType.EXPANSION, re.compile(r"\bstand for\b|\bstands for\b|\bsignifica\b|\bsiglas?\b")),
+    (
+        AnswerType.DATE,
+        re.compile(
+            r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bsince what\b|\bcuando\b"
+            r"|\bque (ano|fecha)\b|\ben que ano\b|\bdesde que\b|\bdesde cuando\b"
+        ),
+    ),
+    (
+        AnswerType.NUMBER,
+        re.compile(
+            r"\bhow (many|much|old|long)\b|\bwhat (share|percentage|proportion|rate|number|"
+            r"amount|place|rank|score)\b|\bcuant[oa]s?\b|\bque (porcentaje|proporcion|tasa|"
+            r"numero|cantidad|puesto|lugar)\b"
+        ),
+    ),
+    (AnswerType.PERSON, re.compile(r"\bwho\b|\bwhom\b|\bquien(es)?\b")),
+    (
+        AnswerType.PLACE,
+        re.compile(
+            r"\bwhere\b|\bin which (region|country|city|province|district|place)s?\b"
+            r"|\bwhich (region|country|city|countries|regions)\b|\bdonde\b"
+            r"|\ben que (region|pais|ciudad|provincia|lugar)\b|\bque (region|pais|ciudad)\b"
+        ),
+    ),
+]
+
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|"
+    r"diciembre"
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|half|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|millones"
+)
+_SPANS: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.DATE: re.compile(
+        rf"\b(?:(?:{_MONTHS})\s+)?(?:1[89]\d\d|20\d\d)(?:\s*[–-]\s*(?:1[89]\d\d|20\d\d))?\b",
+        re.IGNORECASE,
+    ),
+    AnswerType.NUMBER: re.compile(
+        rf"[£$€]?\d[\d,.]*(?:\s*(?:%|per cent|percent|por ciento|th|st|nd|rd))?"
+        rf"(?:\s+(?:to|-|–|a)\s+\d[\d,.]*)?(?:\s+out of\s+\d+)?"
+        rf"|\b(?:more than |over |about |some )?(?:{_NUMBER_WORDS})\b(?:\s+(?:years|per cent))?",
+        re.IGNORECASE,
+    ),
+    # Runs of capitalised words (with the small joiners names use).
+    AnswerType.PERSON: re.compile(
+        r"\b[A-ZÁÉÍÓÚÑ][\w’'-]+(?:\s+(?:de|del|la|y|and|of)?\s*[A-ZÁÉÍÓÚÑ][\w’'-]+)+"
+    ),
+    AnswerType.PLACE: re.compile(
+        r"\b[A-ZÁÉÍÓÚÑ][\w’'-]+(?:,?\s+(?:and|y|de|del)?\s*[A-ZÁÉÍÓÚÑ][\w’'-]+)*"
+    ),
+}
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
+
+
+def question_type(question: str) -> AnswerType:
+    folded = fold(question)
+    for answer_type, pattern in _QUESTION_TYPES:
+        if pattern.search(folded):
+            return answer_type
+    return AnswerType.OTHER
+
+
+def acronyms(text: str) -> list[str]:
+    return _ACRONYM.findall(text)
+
+
+def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[int, int] | None:
+    """Offsets of the phrase in ``sentence`` that answers a question of this type, if any.
+
+    A candidate must bring something new: a number or name the question already contains
+    is what the question is about, not its answer.
+    """
+    folded_question = fold(question)
+    if answer_type is AnswerType.EXPANSION:
+        return _expansion_span(sentence, question)
+    pattern = _SPANS.get(answer_type)
+    if pattern is None:
+        return None
+    for match in pattern.finditer(sentence):
+        phrase = match.group().strip(" ,")
+        if not phrase or fold(phrase) in folded_question:
+            continue
+        if answer_type is AnswerType.PERSON and match.start() == 0 and " " not in phrase:
+            continue
+        start = match.start() + match.group().index(phrase)
+        return start, start + len(phrase)
+    return None
+
+
+def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
+    for acronym in acronyms(question):
+        # "Long Name (ACR)" or "ACR (Long Name)".
+        after = re.search(rf"\b{re.escape(acronym)}\s*\(([^)]+)\)", sentence)
+        if after:
+            return after.start(1), after.end(1)
+        before = re.search(rf"([A-ZÁÉÍÓÚ][^()]*?)\s*\({re.escape(acronym)}\)", sentence)
+        if before:
+            words = before.group(1).split()
+            # Keep the capitalised tail: "the Valley of the Apurímac ... Rivers".
+            length = len(acronym) * 3
+            phrase = " ".join(words[-length:])
+            start = before.end(1) - len(phrase)
+            return start, before.end(1)
+    return None
+
+
+def has_type(sentence: str, question: str, answer_type: AnswerType) -> bool:
+    return (
+        answer_type is AnswerType.OTHER or answer_span(sentence, question, answer_type) is not None
+    )

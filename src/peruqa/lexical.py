@@ -1,0 +1,65 @@
+"""Lexical side of retrieval: accent- and case-folded terms, BM25 over chunks, term rarity."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+
+from peruqa.language import fold, words
+
+# Function words of both languages, and question words, carry no evidence of topic.
+STOPWORDS = set(
+    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "by", "for", "from", "with", "without", "into", "about", "as", "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "this", "that", "these", "those", "it", "its", "their", "there", "they", "them", "we", "our", "you", "your", "he", "she", "his", "her", "can", "could", "will", "would", "shall", "should", "may", "might", "than", "then", "also", "not", "no", "yes", "any", "all", "some", "more", "most", "other", "such", "since", "long", "per", "one", "two", "el", "la", "los", "las", "de", "del", "y", "o", "u", "en", "es", "son", "fue", "fueron", "ser", "estar", "esta", "este", "estos", "estas", "ese", "esa", "eso", "que", "cual", "cuales", "quien", "quienes", "cuando", "donde", "como", "cuanto", "cuanta", "cuantos", "cuantas", "por", "para", "con", "sin", "sobre", "un", "una", "unos", "unas", "se", "su", "sus", "al", "lo", "le", "les", "ha", "han", "hay", "tiene", "tienen", "desde", "hasta", "entre", "mas", "muy", "ya", "le", "si", "no", "qu"]
+)
+_DIGIT_GROUP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
+
+
+def _stem(term: str) -> str:
+    # A light plural strip that works for both languages; enough to match district/districts.
+    if len(term) > 4 and not term.isdigit():
+        if term.endswith("es") and len(term) > 5:
+            return term[:-2]
+        if term.endswith("s"):
+            return term[:-1]
+    return term
+
+
+def terms(text: str) -> list[str]:
+    """Folded, stemmed content terms; '22,295' and '22.295' both become '22295'."""
+    folded = _DIGIT_GROUP.sub("", fold(text))
+    return [_stem(word) for word in words(folded) if word not in STOPWORDS]
+
+
+class LexicalIndex:
+    """BM25 over chunk texts, plus document frequencies for weighing question terms."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        tokenised = [terms(text) for text in texts]
+        self.size = len(tokenised)
+        self.document_frequency: Counter[str] = Counter()
+        for tokens in tokenised:
+            self.document_frequency.update(set(tokens))
+        self._bm25 = bm25s.BM25()
+        # An empty corpus still needs one token for bm25s to build its matrices.
+        self._bm25.index([tokens or ["∅"] for tokens in tokenised] or [["∅"]], show_progress=False)
+
+    def idf(self, term: str) -> float:
+        frequency = self.document_frequency.get(term, 0)
+        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
+
+    def known_fraction(self, query_terms: Sequence[str]) -> float:
+        """Share of the query's terms that occur somewhere in the corpus (0 when it has none)."""
+        if not query_terms:
+            return 0.0
+        return sum(term in self.document_frequency for term in query_terms) / len(query_terms)
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        known = [term for term in query_terms if term in self.document_frequency]
+        if not known or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)[: self.size]

@@ -1,0 +1,97 @@
+"""Retrieval: dense search fused with BM25, returning the best passages for a question."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from peruqa.chunking import Chunk
+from peruqa.documents import Document
+from peruqa.embedding import Embedder
+from peruqa.index import IndexData
+from peruqa.lexical import LexicalIndex, terms
+
+# Candidates taken from each side before fusion; enough for the top 20 after re-scoring.
+_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk: Chunk
+    document: Document
+    score: float  # fused score used for ranking
+    dense: float  # cosine similarity of question and chunk
+    lexical: float  # BM25 normalised to 0..1 within this question's candidates
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    vector: np.ndarray
+    terms: list[str]
+    known_fraction: float  # share of the question's terms the corpus contains
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    query: Query
+    passages: list[Passage]
+
+
+class Retriever:
+    def __init__(self, data: IndexData, embedder: Embedder, lexical_weight: float = 0.5) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.lexical_weight = lexical_weight
+        self.lexical = LexicalIndex(
+            [f"{data.documents[c.doc_id].title} {c.text}" for c in data.chunks]
+        )
+
+    def make_query(self, question: str) -> Query:
+        vector = self.embedder.embed_queries([question])[0]
+        query_terms = terms(question)
+        return Query(question, vector, query_terms, self.lexical.known_fraction(query_terms))
+
+    def search(self, question: str, top_k: int = 5) -> Retrieval:
+        return self.search_query(self.make_query(question), top_k)
+
+    def search_query(self, query: Query, top_k: int = 5) -> Retrieval:
+        total = self.data.faiss_index.ntotal
+        if total == 0:
+            return Retrieval(query, [])
+        k = min(total, max(_CANDIDATES, top_k))
+        dense_scores, dense_ids = self.data.faiss_index.search(query.vector[None, :], k)
+        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+
+        bm25 = self.lexical.scores(query.terms)
+        best = float(bm25.max()) if len(bm25) else 0.0
+        lexical: dict[int, float] = {}
+        if best > 0:
+            for i in np.argsort(-bm25)[:k]:
+                if bm25[i] > 0:
+                    lexical[int(i)] = float(bm25[i]) / best
+        for i in set(lexical) - set(dense):
+            # Lexical-only candidates still need a dense score to be ranked fairly.
+            dense[i] = float(self.data.faiss_index.reconstruct(i) @ query.vector)
+
+        # Lexical evidence counts only as far as the corpus knows the question's words,
+        # so a Spanish question over English documents is ranked mostly by meaning.
+        weight = self.lexical_weight * query.known_fraction
+        ranked = sorted(
+            ((dense[i] + weight * lexical.get(i, 0.0), i) for i in dense),
+            reverse=True,
+        )[:top_k]
+        passages = []
+        for score, i in ranked:
+            chunk = self.data.chunks[i]
+            passages.append(
+                Passage(
+                    chunk=chunk,
+                    document=self.data.documents[chunk.doc_id],
+                    score=score,
+                    dense=dense[i],
+                    lexical=lexical.get(i, 0.0),
+                )
+            )
+        return Retrieval(query, passages)

@@ -1,0 +1,105 @@
+"""The JSON shapes of the public API, shared by ``/ask`` and ``peruqa ask --json``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from peruqa.answer import Answer, Citation
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=1000, examples=["When did the ICRC arrive?"])
+    top_k: int = Field(default=5, ge=1, le=20)
+
+
+class CitationOut(BaseModel):
+    title: str
+    publisher: str
+    source: str
+    doc_id: str
+    chunk_id: str
+    text: str
+    score: float
+    start: int
+    end: int
+    page: int | None
+    url: str
+    language: str
+    quote_start: int
+    quote_end: int
+
+
+class HighlightOut(BaseModel):
+    start: int
+    end: int
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    language: str
+    answer_language: str | None
+    confidence: float
+    highlight: HighlightOut | None
+    citations: list[CitationOut]
+    related: list[CitationOut]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    status: str  # "ok" or "degraded"
+    index_loaded: bool
+    documents: int
+    chunks: int
+    model: str
+    built_at: str | None
+    message: str | None = None
+
+
+def _citation(citation: Citation) -> CitationOut:
+    return CitationOut(
+        title=citation.title,
+        publisher=citation.publisher,
+        source=citation.source,
+        doc_id=citation.doc_id,
+        chunk_id=citation.chunk_id,
+        text=citation.text,
+        score=citation.score,
+        start=citation.start,
+        end=citation.end,
+        page=citation.page,
+        url=citation.url,
+        language=citation.language,
+        quote_start=citation.quote_start,
+        quote_end=citation.quote_end,
+    )
+
+
+def to_response(answer: Answer) -> AskResponse:
+    highlight = answer.highlight
+    return AskResponse(
+        question=answer.question,
+        answer=answer.answer,
+        abstained=answer.abstained,
+        language=answer.language,
+        answer_language=answer.answer_language,
+        confidence=round(answer.confidence, 4),
+        highlight=HighlightOut(start=highlight.start, end=highlight.end) if highlight else None,
+        citations=[_citation(c) for c in answer.citations],
+        related=[_citation(c) for c in answer.related],
+    )
+
+
+def error_body(code: str, message: str) -> dict[str, object]:
+    return ErrorResponse(error=ErrorDetail(code=code, message=message)).model_dump()

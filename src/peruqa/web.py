@@ -1,0 +1,168 @@
+"""The web app: the chat page, ``POST /ask`` and ``GET /health``. Routes stay thin."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from peruqa.config import Settings, get_settings
+from peruqa.embedding import Embedder
+from peruqa.errors import (
+    DocumentNotFoundError,
+    InvalidQuestionError,
+    PeruQAError,
+)
+from peruqa.schemas import (
+    AskRequest,
+    AskResponse,
+    ErrorResponse,
+    HealthResponse,
+    error_body,
+    to_response,
+)
+from peruqa.service import QAService
+
+log = logging.getLogger("peruqa.web")
+
+_STATUS = {
+    InvalidQuestionError: 422,
+    DocumentNotFoundError: 404,
+}
+
+
+def _status_for(error: PeruQAError) -> int:
+    for kind, status in _STATUS.items():
+        if isinstance(error, kind):
+            return status
+    # Index problems and the like: the service is up but cannot answer yet.
+    return 503
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    for problem in exc.errors():
+        location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        kind = problem.get("type", "")
+        if kind == "json_invalid":
+            return "The request body is not valid JSON."
+        if kind == "missing":
+            return f"The field '{location}' is required." if location else "A field is missing."
+        if kind == "extra_forbidden":
+            return f"Unknown field '{location}'."
+        if location == "question" and kind == "string_too_long":
+            return "The question is too long; the limit is 1000 characters."
+        if location == "question" and kind == "string_too_short":
+            return "Please type a question."
+        if location:
+            return f"Invalid value for '{location}': {problem.get('msg', 'not accepted')}."
+    return "The request is not valid."
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    service = QAService(settings, embedder)
+    try:
+        service.load()
+    except PeruQAError as error:
+        # Serve anyway: /health reports the problem and /ask answers with a clear 503.
+        log.warning("Index not loaded: %s", error.message)
+
+    app = FastAPI(title="PeruQA", version="0.1.0", docs_url="/docs", redoc_url=None)
+    app.state.service = service
+    app.state.settings = settings
+    templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
+    static = settings.web_dir / "static"
+    if static.is_dir():
+        app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.exception_handler(PeruQAError)
+    async def domain_error(request: Request, error: PeruQAError) -> JSONResponse:
+        return JSONResponse(error_body(error.code, error.message), status_code=_status_for(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            error_body("invalid_request", _validation_message(exc)), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Log the trace for maintainers; the client only learns that something went wrong.
+        log.exception("Unexpected error on %s", request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side. Please try again."),
+            status_code=500,
+        )
+
+    errors = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+
+    @app.post("/ask", response_model=AskResponse, responses=errors)  # type: ignore[arg-type]
+    def ask(request: AskRequest) -> AskResponse:
+        return to_response(service.ask(request.question, request.top_k))
+
+    @app.get("/health", response_model=HealthResponse)
+    def health() -> HealthResponse:
+        snapshot = service._snapshot
+        if snapshot is None:
+            return HealthResponse(
+                status="degraded",
+                index_loaded=False,
+                documents=0,
+                chunks=0,
+                model=service.embedder.name,
+                built_at=None,
+                message="The index is not loaded. Build it with 'peruqa index'.",
+            )
+        manifest = snapshot.data.manifest
+        return HealthResponse(
+            status="ok",
+            index_loaded=True,
+            documents=len(snapshot.data.documents),
+            chunks=manifest.chunks,
+            model=manifest.model,
+            built_at=manifest.built_at,
+        )
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: Request, q: str | None = None) -> HTMLResponse:
+        return _render(request, q)
+
+    @app.post("/", response_class=HTMLResponse)
+    def page_form(request: Request, question: Annotated[str, Form()] = "") -> HTMLResponse:
+        return _render(request, question)
+
+    def _render(request: Request, question: str | None) -> HTMLResponse:
+        answer = error = None
+        if question is not None and question.strip():
+            try:
+                answer = service.ask(question)
+            except PeruQAError as exc:
+                error = exc.message
+        elif question is not None:
+            error = "Please type a question."
+        return templates.TemplateResponse(
+            request,
+            "index.html",
+            {"question": question or "", "answer": answer, "error": error},
+            status_code=422 if error else 200,
+        )
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory peruqa.web:app_from_env``."""
+    return create_app(get_settings())

@@ -1,0 +1,111 @@
+"""Shared fixtures: a small corpus built with the deterministic fake embedder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from peruqa.build import build
+from peruqa.config import Settings, get_settings
+from peruqa.embedding import FakeEmbedder
+from peruqa.service import QAService
+from peruqa.web import create_app
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+CORPUS = {
+    "red-cross.md": """---
+title: Red Cross in the Andes
+publisher: Example Relief Agency
+language: en
+url: https://example.org/andes
+---
+The Example Relief Agency has worked in the Andes since 1984. It opened an office in Cusco in 1991.
+
+The impact of our work
+
+12,345
+
+people received clean water in the highlands.
+
+Media contact
+
+Ana Quispe
+""",
+    "glaciers.txt": """Glaciers and farmers
+
+Tropical glaciers in the Andes have lost a third of their area since 1970.
+Farmers who depend on meltwater are building small reservoirs to store water for the dry season.
+""",
+    "informe.md": """# Informe sobre salud materna
+
+El programa de salud materna llegó a 40 centros de salud en Ayacucho. Las parteras recibieron formación en 2018.
+""",
+}
+
+
+def write_corpus(folder: Path, files: dict[str, str] = CORPUS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "docs")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    settings = get_settings(
+        source_dir=corpus_dir,
+        index_dir=tmp_path / "index",
+        data_dir=tmp_path / "data",
+        web_dir=PROJECT / "web",
+        model="fake",
+    )
+    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+    return settings
+
+
+@pytest.fixture
+def service(settings: Settings) -> QAService:
+    service = QAService(settings, FakeEmbedder())
+    service.load()
+    return service
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port, for tests over real HTTP."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, FakeEmbedder()), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
