@@ -48,7 +48,8 @@ Farmers who depend on meltwater are building small reservoirs to store water for
 """,
     "informe.md": """# Informe sobre salud materna
 
-El programa de salud materna llegó a 40 centros de salud en Ayacucho. Las parteras recibieron formación en 2018.
+El programa de salud materna llegó a 40 centros de salud en Ayacucho.
+Las parteras recibieron formación en 2018.
 """,
 }
 

@@ -1,3 +1,5 @@
+import itertools
+
 from peruqa.chunking import chunk_document, split_sentences
 from peruqa.documents import Document
 
@@ -58,7 +60,7 @@ def test_chunks_respect_size_overlap_and_offsets() -> None:
         assert long_text[chunk.start : chunk.end].split() == chunk.text.split()
         for sentence in chunk.sentences:
             assert sentence.text in chunk.text
-    for previous, following in zip(chunks, chunks[1:], strict=False):
+    for previous, following in itertools.pairwise(chunks):
         assert previous.sentences[-1] == following.sentences[0]
     covered = {s.start for c in chunks for s in c.sentences}
     assert covered == {s.start for s in split_sentences(long_text)}

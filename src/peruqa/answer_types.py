@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 from peruqa.language import fold
 
 
-class AnswerType(str, Enum):
+class AnswerType(StrEnum):
     NUMBER = "number"
     DATE = "date"
     PERSON = "person"

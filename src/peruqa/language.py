@@ -12,11 +12,20 @@ SUPPORTED = ("en", "es")
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 
 # Frequent function words: a handful is enough to tell the two languages apart.
-_EN = set(
-    ["the", "of", "and", "to", "in", "is", "are", "was", "were", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "do", "did", "has", "have", "had", "for", "with", "on", "by", "from", "at", "this", "that", "these", "those", "it", "its", "an", "a", "be", "been", "many", "much", "since", "long", "there", "their", "they", "our", "we", "you", "your", "can", "will", "would", "about", "between"]
+_EN = frozenset(
+    """
+    the of and to in is are was were what which who whom whose when where why how does do
+    did has have had for with on by from at this that these those it its an a be been many
+    much since long there their they our we you your can will would about between
+    """.split()
 )
-_ES = set(
-    ["el", "la", "los", "las", "de", "del", "y", "en", "es", "son", "fue", "fueron", "que", "qué", "cual", "cuál", "cuáles", "quien", "quién", "quienes", "cuando", "cuándo", "donde", "dónde", "por", "porqué", "cómo", "como", "cuanto", "cuánto", "cuántos", "cuántas", "cuántas", "tiene", "tienen", "ha", "han", "para", "con", "un", "una", "unos", "unas", "se", "su", "sus", "al", "lo", "le", "este", "esta", "estos", "estas", "hay", "desde", "entre", "sobre", "más", "muy", "está", "están"]
+_ES = frozenset(
+    """
+    el la los las de del y en es son fue fueron que qué cual cuál cuáles quien quién
+    quienes cuando cuándo donde dónde por porqué cómo como cuanto cuánto cuántos cuántas
+    cuántas tiene tienen ha han para con un una unos unas se su sus al lo le este esta
+    estos estas hay desde entre sobre más muy está están
+    """.split()
 )
 # Marks that only Spanish uses.
 _ES_MARKS = re.compile(r"[¿¡ñáéíóú]", re.IGNORECASE)

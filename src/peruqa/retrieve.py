@@ -62,7 +62,9 @@ class Retriever:
             return Retrieval(query, [])
         k = min(total, max(_CANDIDATES, top_k))
         dense_scores, dense_ids = self.data.faiss_index.search(query.vector[None, :], k)
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0]) if i >= 0}
+        dense = {
+            int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0
+        }
 
         bm25 = self.lexical.scores(query.terms)
         best = float(bm25.max()) if len(bm25) else 0.0
