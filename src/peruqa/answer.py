@@ -9,6 +9,8 @@ those signals decides whether the best sentence is an answer at all.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,14 +26,24 @@ from peruqa.retrieve import Passage, Retrieval
 # Weights of the sentence score and of the answer confidence. Calibrated with
 # ``python -m peruqa.calibrate eval/dev_qa.jsonl`` on questions kept apart from the ones
 # we report on; see README.
-SENTENCE_WEIGHTS = {"similarity": 1.0, "coverage": 0.35, "type": 0.12, "passage": 0.5}
+SENTENCE_WEIGHTS = {
+    "similarity": 1.0,
+    "coverage": 0.45,
+    "type": 0.0,
+    "passage": 0.75,
+    "label": -0.05,
+}
 CONFIDENCE_WEIGHTS = {
-    "bias": -6.0,
-    "score": 4.0,
-    "margin": 3.0,
-    "coverage": 2.0,
-    "type": 1.5,
-    "unknown": -2.5,
+    "bias": -14.926,
+    "score": 1.252,
+    "margin": 4.141,
+    "coverage": 0.485,
+    "type": 1.307,
+    "unknown": 0.14,
+    "dense": 16.423,
+    "missing": -1.457,
+    "similarity": -3.391,
+    "known": 0.07,
 }
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
 
@@ -83,6 +95,69 @@ class Candidate:
     similarity: float
     coverage: float
     typed: bool
+    label: bool  # a heading or lead-in line ("Media contact", "we have:"), not a statement
+
+
+_STRICT_TYPES = (AnswerType.NUMBER, AnswerType.PERCENT, AnswerType.DATE, AnswerType.EXPANSION)
+
+
+def _is_label(text: str) -> bool:
+    return text.endswith(":") or (len(text.split()) <= 3 and not any(ch.isdigit() for ch in text))
+
+
+_FEATURES = (
+    "score",
+    "margin",
+    "coverage",
+    "type",
+    "unknown",
+    "dense",
+    "missing",
+    "similarity",
+    "known",
+)
+_NAME = re.compile(r"(?<!^)(?<![¿¡] )\b(?:[A-ZÁÉÍÓÚÑ][\w’'-]+|\d[\d,.]*)")
+
+
+def missing_names(question: str, best: Candidate, known: Mapping[str, int]) -> int:
+    """Names and numbers in the question that the chosen sentence does not mention.
+
+    "How many people went missing in Bolivia?" answered with a sentence about Peru is a near
+    miss. Names count only when the library knows them (a Spanish name for an English one
+    is not evidence); numbers always count.
+    """
+    context = f"{best.passage.document.title} {best.sentence.heading} {best.sentence.text}"
+    present = set(terms(context))
+    count = 0
+    for match in _NAME.finditer(question.lstrip("¿¡ ")):
+        for term in terms(match.group()):
+            if term not in present and (term in known or term[0].isdigit()):
+                count += 1
+    return count
+
+
+def confidence_features(
+    ranked: list[Candidate], wanted: AnswerType, retrieval: Retrieval, known: Mapping[str, int]
+) -> list[float]:
+    """The signals behind the answer-or-decline decision, in ``_FEATURES`` order."""
+    best = ranked[0]
+    margin = best.score - ranked[1].score if len(ranked) > 1 else best.score
+    typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
+    query = retrieval.query
+    # Question terms the library never uses, counted only as far as the question is in the
+    # library's language: a named thing it has never heard of means the answer isn't here.
+    unknown = sum(t not in known for t in query.terms) * query.known_fraction
+    return [
+        best.score,
+        margin,
+        best.coverage * query.known_fraction,
+        typed,
+        unknown,
+        best.passage.dense,
+        missing_names(query.text, best, known),
+        best.similarity,
+        query.known_fraction,
+    ]
 
 
 def _sigmoid(value: float) -> float:
@@ -123,14 +198,20 @@ class Answerer:
                     wanted is not AnswerType.OTHER
                     and answer_span(sentence.text, query.text, wanted) is not None
                 )
+                label = _is_label(sentence.text)
                 score = (
                     w["similarity"] * similarity
                     + w["coverage"] * coverage * query.known_fraction
                     + w["type"] * typed
                     + w["passage"] * passage.score
+                    + w["label"] * label
                 )
-                seen[key] = Candidate(sentence, passage, score, similarity, coverage, typed)
+                seen[key] = Candidate(sentence, passage, score, similarity, coverage, typed, label)
         ranked = sorted(seen.values(), key=lambda c: c.score, reverse=True)
+        if wanted in _STRICT_TYPES and any(c.typed for c in ranked):
+            # A "how many" question is answered by a sentence with a number in it, even
+            # when a number-free sentence reads closer to the question.
+            ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
         return ranked, wanted
 
     def confidence(
@@ -138,22 +219,9 @@ class Answerer:
     ) -> float:
         if not ranked:
             return 0.0
-        best = ranked[0]
-        margin = best.score - ranked[1].score if len(ranked) > 1 else best.score
+        features = confidence_features(ranked, wanted, retrieval, self.lexical.document_frequency)
         w = CONFIDENCE_WEIGHTS
-        typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
-        # Question terms the library never uses, weighed by how much of the question it
-        # does know: a named thing it has never heard of means the answer is not here.
-        query = retrieval.query
-        unknown = (1.0 - query.known_fraction) * query.known_fraction * len(query.terms)
-        value = (
-            w["bias"]
-            + w["score"] * best.score
-            + w["margin"] * margin
-            + w["coverage"] * best.coverage * query.known_fraction
-            + w["type"] * typed
-            + w["unknown"] * unknown
-        )
+        value = w["bias"] + sum(w[name] * x for name, x in zip(_FEATURES, features, strict=True))
         return _sigmoid(value)
 
     def answer(self, retrieval: Retrieval) -> Answer:

@@ -10,6 +10,7 @@ from peruqa.language import fold
 
 class AnswerType(StrEnum):
     NUMBER = "number"
+    PERCENT = "percent"
     DATE = "date"
     PERSON = "person"
     PLACE = "place"
@@ -28,11 +29,14 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         ),
     ),
     (
+        AnswerType.PERCENT,
+        re.compile(r"\b(percentage|share|proportion|per cent|percent|porcentaje|proporcion)\b"),
+    ),
+    (
         AnswerType.NUMBER,
         re.compile(
-            r"\bhow (many|much|old|long)\b|\bwhat (share|percentage|proportion|rate|number|"
-            r"amount|place|rank|score)\b|\bcuant[oa]s?\b|\bque (porcentaje|proporcion|tasa|"
-            r"numero|cantidad|puesto|lugar)\b"
+            r"\bhow (many|much|old|long)\b|\bwhat (rate|number|amount|place|rank|score)\b"
+            r"|\bcuant[oa]s?\b|\bque (tasa|numero|cantidad|puesto|edad)\b"
         ),
     ),
     (AnswerType.PERSON, re.compile(r"\bwho\b|\bwhom\b|\bquien(es)?\b")),
@@ -41,7 +45,7 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
         re.compile(
             r"\bwhere\b|\bin which (region|country|city|province|district|place)s?\b"
             r"|\bwhich (region|country|city|countries|regions)\b|\bdonde\b"
-            r"|\ben que (region|pais|ciudad|provincia|lugar)\b|\bque (region|pais|ciudad)\b"
+            r"|\ben que (region|pais|ciudad|provincia|lugar)\b|\bque (region|pais|ciudad|lugar)\b"
         ),
     ),
 ]
@@ -56,6 +60,7 @@ _NUMBER_WORDS = (
     r"thousand|million|half|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|millones"
 )
 _SPANS: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.PERCENT: re.compile(r"\d[\d,.]*\s*(?:%|per cent|percent|por ciento)", re.IGNORECASE),
     AnswerType.DATE: re.compile(
         rf"\b(?:(?:{_MONTHS})\s+)?(?:1[89]\d\d|20\d\d)(?:\s*[–-]\s*(?:1[89]\d\d|20\d\d))?\b",
         re.IGNORECASE,
@@ -103,7 +108,7 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
         return None
     for match in pattern.finditer(sentence):
         phrase = match.group().strip(" ,")
-        if not phrase or fold(phrase) in folded_question:
+        if not phrase or re.search(rf"\b{re.escape(fold(phrase))}\b", folded_question):
             continue
         if answer_type is AnswerType.PERSON and match.start() == 0 and " " not in phrase:
             continue

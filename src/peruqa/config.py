@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
     # Minimum answer confidence (0..1) below which the bot declines to answer.
-    abstain_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    abstain_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
     cache_size: int = Field(default=512, ge=0)
 
     host: str = "127.0.0.1"

@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
     """.split()
 )
 _DIGIT_GROUP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
+_POSSESSIVE = re.compile(r"['’]s\b")
 
 
 def _stem(term: str) -> str:
@@ -40,7 +41,7 @@ def _stem(term: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Folded, stemmed content terms; '22,295' and '22.295' both become '22295'."""
-    folded = _DIGIT_GROUP.sub("", fold(text))
+    folded = _POSSESSIVE.sub("", _DIGIT_GROUP.sub("", fold(text)))
     return [_stem(word) for word in words(folded) if word not in STOPWORDS]
 
 
