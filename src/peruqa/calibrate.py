@@ -11,16 +11,27 @@ files measure the result.
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from peruqa.answer import _FEATURES, _STRICT_TYPES, SENTENCE_WEIGHTS, Candidate, confidence_features
+from peruqa.answer import (
+    _FEATURES,
+    _STRICT_TYPES,
+    CALIBRATION_FILE,
+    Answerer,
+    Candidate,
+    confidence_features,
+)
 from peruqa.answer_types import AnswerType
 from peruqa.config import get_settings
+from peruqa.documents import load_documents
+from peruqa.embedding import make_embedder
 from peruqa.evaluate import EvalItem, load_items
+from peruqa.index import build_index_data
 from peruqa.language import fold
 from peruqa.retrieve import Retrieval
 from peruqa.service import QAService
@@ -35,10 +46,13 @@ class Case:
 
 
 def _holds(candidate: Candidate, expected: str | None) -> bool:
-    return bool(expected) and fold(str(expected)) in fold(candidate.sentence.text)
+    quoted = " ".join(s.text for s in Answerer._quoted_sentences(candidate))
+    return bool(expected) and fold(str(expected)) in fold(quoted)
 
 
-def _rank(case: Case, weights: dict[str, float]) -> list[Candidate]:
+def _rank(
+    case: Case, weights: dict[str, float], strict: tuple[AnswerType, ...] = _STRICT_TYPES
+) -> list[Candidate]:
     kf = case.retrieval.query.known_fraction
 
     def score(c: Candidate) -> float:
@@ -55,49 +69,55 @@ def _rank(case: Case, weights: dict[str, float]) -> list[Candidate]:
         for c in case.candidates
     ]
     ranked = sorted(rescored, key=lambda c: c.score, reverse=True)
-    if case.wanted in _STRICT_TYPES and any(c.typed for c in ranked):
+    if case.wanted in strict and any(c.typed for c in ranked):
         ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
     return ranked
 
 
-def main(path: str) -> None:
-    service = QAService(get_settings())
+def _cases(service: QAService, paths: list[str]) -> list[Case]:
     snapshot = service.snapshot
     cases = []
-    for item in load_items(Path(path)):
-        retrieval = snapshot.retriever.search(item.question, service.settings.top_k)
-        candidates, wanted = snapshot.answerer.candidates(retrieval)
-        cases.append(Case(item, retrieval, candidates, wanted))
-    answerable = [c for c in cases if c.item.answerable]
+    for path in paths:
+        for item in load_items(Path(path)):
+            retrieval = snapshot.retriever.search(item.question, service.settings.top_k)
+            candidates, wanted = snapshot.answerer.candidates(retrieval)
+            cases.append(Case(item, retrieval, candidates, wanted))
+    return cases
 
+
+def fit_sentence_weights(cases: list[Case]) -> dict[str, float]:
+    """Grid search: the weights under which the top sentence most often holds the answer."""
     grid = {
         "similarity": [1.0],
         "coverage": [0.0, 0.15, 0.3, 0.45, 0.6],
-        "type": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3],
+        "type": [0.0, 0.05, 0.1, 0.2],
         "passage": [0.0, 0.25, 0.5, 0.75, 1.0],
         "label": [0.0, -0.05, -0.1, -0.2],
     }
-    best_weights, best_hits = dict(SENTENCE_WEIGHTS), -1
+    answerable = [c for c in cases if c.item.answerable and c.candidates]
+    best: tuple[int, dict[str, float]] = (-1, {})
     for values in itertools.product(*grid.values()):
         weights = dict(zip(grid, values, strict=True))
-        hits = sum(_holds(_rank(c, weights)[0], c.item.answer) for c in answerable if c.candidates)
-        if hits > best_hits:
-            best_weights, best_hits = weights, hits
-    print(f"sentence weights {best_weights}: top sentence right {best_hits}/{len(answerable)}")
+        hits = sum(_holds(_rank(c, weights)[0], c.item.answer) for c in answerable)
+        if hits > best[0]:
+            best = (hits, weights)
+    print(f"sentence weights {best[1]}: top sentence right {best[0]}/{len(answerable)}")
+    return best[1]
+
+
+def fit_confidence(
+    cases: list[Case], sentence_weights: dict[str, float], known: dict[str, int]
+) -> tuple[dict[str, float], float]:
+    """Logistic regression of 'the answer is right' on the decision signals, and the
+    threshold that gets the most questions right (answered correctly or rightly declined)."""
+    from sklearn.linear_model import LogisticRegression
 
     rows, labels = [], []
     for case in cases:
-        ranked = _rank(case, best_weights)
-        if not ranked:
-            continue
-        rows.append(
-            confidence_features(
-                ranked, case.wanted, case.retrieval, snapshot.retriever.lexical.document_frequency
-            )
-        )
-        labels.append(case.item.answerable and _holds(ranked[0], case.item.answer))
-    from sklearn.linear_model import LogisticRegression
-
+        ranked = _rank(case, sentence_weights)
+        if ranked:
+            rows.append(confidence_features(ranked, case.wanted, case.retrieval, known))
+            labels.append(case.item.answerable and _holds(ranked[0], case.item.answer))
     features = np.asarray(rows)
     # Fit on standardised features so regularisation treats them alike, then fold the
     # scaling back into plain weights over the raw features.
@@ -105,17 +125,44 @@ def main(path: str) -> None:
     model = LogisticRegression(C=1.0, max_iter=5000).fit((features - mean) / scale, labels)
     raw = model.coef_[0] / scale
     weights = {"bias": float(model.intercept_[0] - np.sum(model.coef_[0] * mean / scale))}
-    weights.update({n: float(w) for n, w in zip(_FEATURES, raw, strict=True)})
-    print("confidence weights", {k: round(v, 3) for k, v in weights.items()})
+    weights.update({n: round(float(w), 4) for n, w in zip(_FEATURES, raw, strict=True)})
     probabilities = model.predict_proba((features - mean) / scale)[:, 1]
-    for threshold in np.arange(0.2, 0.75, 0.05):
+    outcomes = []
+    for threshold in np.arange(0.15, 0.8, 0.05):
         answered = probabilities >= threshold
-        right = sum(a and label for a, label in zip(answered, labels, strict=True))
-        declined_bad = sum(
-            (not a) and (not label) for a, label in zip(answered, labels, strict=True)
-        )
-        print(f"threshold {threshold:.2f}: right answers {right}, good declines {declined_bad}")
+        right = int(np.sum(answered & np.asarray(labels)))
+        declined = int(np.sum(~answered & ~np.asarray(labels)))
+        print(f"threshold {threshold:.2f}: right answers {right}, right declines {declined}")
+        # Ties go to the higher threshold: declining beats a wrong answer.
+        outcomes.append((right + declined, float(threshold)))
+    best = max(outcomes)
+    return weights, round(best[1], 2)
+
+
+def main(paths: list[str]) -> None:
+    settings = get_settings()
+    embedder = make_embedder(settings.model, threads=2)
+    loaded = load_documents(settings.source_dir)
+    data = build_index_data(
+        loaded.documents, embedder, settings.chunk_max_chars, settings.chunk_overlap_sentences
+    )
+    service = QAService(settings, embedder)
+    service.use_index(data)
+    cases = _cases(service, paths)
+    sentence_weights = fit_sentence_weights(cases)
+    known = dict(service.snapshot.retriever.lexical.document_frequency)
+    confidence_weights, threshold = fit_confidence(cases, sentence_weights, known)
+    print(f"threshold {threshold}; confidence weights {confidence_weights}")
+    entries = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
+    entries[embedder.name] = {
+        "calibrated_on": [Path(p).name for p in paths],
+        "sentence_weights": sentence_weights,
+        "confidence_weights": confidence_weights,
+        "threshold": threshold,
+    }
+    CALIBRATION_FILE.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {CALIBRATION_FILE} [{embedder.name}]")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "eval/dev_qa.jsonl")
+    main(sys.argv[1:] or ["eval/dev_qa.jsonl"])

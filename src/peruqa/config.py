@@ -35,12 +35,35 @@ class Settings(BaseSettings):
     # Hybrid retrieval: weight of BM25 in the fusion, scaled by how much of the
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
-    # Minimum answer confidence (0..1) below which the bot declines to answer.
-    abstain_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Minimum answer confidence (0..1) below which the bot declines to answer; unset means
+    # the threshold calibrated for the model (see calibration.json).
+    abstain_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     cache_size: int = Field(default=512, ge=0)
 
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # Vector index kind (see peruqa.ann): exact "flat" suits this corpus; "hnsw" pays off
+    # only from about a million chunks, where exact search passes ~10 ms per question.
+    index_type: Literal["flat", "hnsw"] = "flat"
+    hnsw_m: int = Field(default=32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(default=64, ge=8)
+    hnsw_ef_search: int = Field(default=128, ge=1)
+
+    # Abuse limits: a token bucket per client IP on /ask and the page; 0 switches it off.
+    rate_limit_per_minute: float = Field(default=60.0, ge=0.0)
+    rate_limit_burst: int = Field(default=30, ge=1)
+    # Staff keys (header X-API-Key) lift the rate limit; JSON list in PERUQA_API_KEYS.
+    api_keys: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Origins allowed to call the API from a browser; empty keeps CORS closed.
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Maintainers' query log (JSON lines under data_dir); no IP unless asked for.
+    query_log: bool = True
+    log_client_ip: bool = False
+    query_log_max_bytes: int = Field(default=5_000_000, ge=1024)
+    query_log_backups: int = Field(default=3, ge=0)
 
 
 def get_settings(**overrides: Any) -> Settings:

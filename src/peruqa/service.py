@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from peruqa.answer import Answer, Answerer
+from peruqa.answer import Answer, Answerer, load_calibration
 from peruqa.config import Settings
 from peruqa.embedding import Embedder, make_embedder
 from peruqa.errors import InvalidQuestionError
@@ -51,7 +51,8 @@ class QAService:
 
     def use_index(self, data: IndexData) -> None:
         retriever = Retriever(data, self.embedder, self.settings.lexical_weight)
-        answerer = Answerer(data, retriever.lexical, self.settings.abstain_threshold)
+        calibration = load_calibration(data.manifest.model)
+        answerer = Answerer(data, retriever.lexical, calibration, self.settings.abstain_threshold)
         with self._lock:
             self._snapshot = Snapshot(data, retriever, answerer)
             self._cache.clear()
