@@ -92,8 +92,19 @@ def _interrogative_clause(question: str) -> str:
     return " ".join(text.split()[:5])
 
 
+_WHAT_IS_ACRONYM = re.compile(
+    r"^(?:what|who) (?:is|are|was|were) (?:the )?[A-Z][A-Z0-9]{1,9}\W*$"
+    r"|^(?:qu[eé]|qui[eé]n) (?:es|son|era) (?:el |la |los |las )?[A-Z][A-Z0-9]{1,9}\W*$",
+    re.IGNORECASE,
+)
+
+
 def question_type(question: str) -> AnswerType:
-    folded = fold(_interrogative_clause(question))
+    clause = _interrogative_clause(question)
+    # "What is INPE?" asks what the letters stand for. Case-sensitive on the acronym itself.
+    if _WHAT_IS_ACRONYM.match(clause) and acronyms(clause):
+        return AnswerType.EXPANSION
+    folded = fold(clause)
     for answer_type, pattern in _QUESTION_TYPES:
         if pattern.search(folded):
             return answer_type
@@ -127,20 +138,51 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
     return None
 
 
+_JOINERS = {"of", "the", "and", "for", "on", "de", "la", "las", "los", "del", "y", "para", "en"}
+
+
+def _expansion_words(words: list[str], acronym: str) -> int:
+    """How many trailing ``words`` spell out ``acronym``: by initials when they match
+    ("international humanitarian law" for IHL), else the run of capitalised words and
+    joiners ("National Committee for the Study ... Law" for CONADIH)."""
+    letters = [ch.lower() for ch in acronym if ch.isalpha()]
+    taken, position = 0, len(letters) - 1
+    for word in reversed(words):
+        if position < 0:
+            break
+        taken += 1
+        if word.lower() in _JOINERS:
+            continue
+        if word[0].lower() != letters[position]:
+            taken = -1
+            break
+        position -= 1
+    if taken > 0 and position < 0:
+        return taken
+    run = 0
+    for word in reversed(words):
+        if not (word[0].isupper() or word.lower() in _JOINERS):
+            break
+        run += 1
+    while run and words[len(words) - run].lower() in _JOINERS:
+        run -= 1  # a name does not start with "of the"
+    return run
+
+
 def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
     for acronym in acronyms(question):
-        # "Long Name (ACR)" or "ACR (Long Name)".
+        # "ACR (Long Name)" or "Long Name (ACR)".
         after = re.search(rf"\b{re.escape(acronym)}\s*\(([^)]+)\)", sentence)
         if after:
             return after.start(1), after.end(1)
-        before = re.search(rf"([A-ZÁÉÍÓÚ][^()]*?)\s*\({re.escape(acronym)}\)", sentence)
+        before = re.search(rf"([^()]+?)\s*\({re.escape(acronym)}\)", sentence)
         if before:
             words = before.group(1).split()
-            # Keep the capitalised tail: "the Valley of the Apurímac ... Rivers".
-            length = len(acronym) * 3
-            phrase = " ".join(words[-length:])
-            start = before.end(1) - len(phrase)
-            return start, before.end(1)
+            count = _expansion_words(words, acronym)
+            if count:
+                phrase = " ".join(words[-count:])
+                end = before.end(1)
+                return end - len(phrase), end
     return None
 
 
