@@ -334,7 +334,8 @@ def _citation(passage: Passage, quoted: list[Sentence] | None = None) -> Citatio
         score=round(passage.score, 4),
         start=chunk.start,
         end=chunk.end,
-        page=document.page_at(chunk.start),
+        # The page of the quoted sentence: a chunk can straddle a page break.
+        page=document.page_at(quoted[0].start if quoted else chunk.start),
         quote_start=quote_start,
         quote_end=quote_end,
     )

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     query_log_max_bytes: int = Field(default=5_000_000, ge=1024)
     query_log_backups: int = Field(default=3, ge=0)
 
+    # Index maintenance. POST /admin/reload needs "Authorization: Bearer <admin_token>";
+    # with no token (PERUQA_ADMIN_TOKEN unset) the endpoint is switched off.
+    admin_token: str | None = None
+    # Larger source files are reported and skipped rather than read into memory.
+    max_file_mb: float = Field(default=50.0, gt=0)
+    # How long a second 'peruqa index' waits for a running one before giving up.
+    index_lock_timeout_s: float = Field(default=10.0, ge=0)
+    # The server checks index/manifest.json this often and reloads a new build; 0 = off.
+    index_watch_s: float = Field(default=5.0, ge=0)
+
 
 def get_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, with explicit overrides taking precedence."""

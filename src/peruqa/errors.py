@@ -43,3 +43,13 @@ class EmbedderUnavailableError(PeruQAError):
 
 class EvalFileError(PeruQAError):
     code = "eval_file_invalid"
+
+
+class IndexBusyError(PeruQAError):
+    code = "index_busy"
+
+
+class BuildRefusedError(PeruQAError):
+    """A build finished its checks but was not switched in (strict mode, quality gate)."""
+
+    code = "build_refused"

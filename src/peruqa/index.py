@@ -1,21 +1,23 @@
 """The index on disk: FAISS vectors for chunks, sentence vectors for answers, and a manifest.
 
-Layout of an index folder:
-    manifest.json     model, dimension, document hashes, build time, package version
-    chunks.faiss      inner-product index over normalised chunk vectors
-    sentences.npy     one normalised vector per distinct sentence, for answer scoring
-    chunks.jsonl      one chunk per line, with its sentences and offsets
-    documents.json    document metadata and text (for citations and the document view)
+Layout of an index folder (format 2):
+    manifest.json       model, dimension, chunking settings, document hashes, build id/time
+    chunks.faiss        inner-product index over normalised chunk vectors
+    chunk_vectors.npy   the same chunk vectors, so the next build can reuse them
+    sentences.npy       one normalised vector per distinct sentence, for answer scoring
+    chunks.jsonl        one chunk per line, with its sentences and offsets
+    documents.json      document metadata and text (for citations and the document view)
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,29 +27,38 @@ import numpy as np
 
 from peruqa import __version__
 from peruqa.chunking import Chunk, Sentence, chunk_document
-from peruqa.documents import Document, source_files
+from peruqa.documents import Document
 from peruqa.embedding import Embedder
 from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 
-MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+# Progress is re-exported: the CLI and build pass progress callbacks through this module.
+from peruqa.vector_cache import Progress as Progress
+from peruqa.vector_cache import VectorCache
 
-Progress = Callable[[int, int], None]
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 2
+_STAGING_PREFIX = "-new-"
+_RETIRED_PREFIX = "-old-"
 
 
 @dataclass(frozen=True)
 class Manifest:
     model: str
     dim: int
-    documents: dict[str, str]  # source path -> sha256 of the file
+    documents: dict[str, str]  # source path -> fingerprint of the file (and its sidecar)
     built_at: str
     version: str
     chunks: int
     sentences: int
     chunk_max_chars: int
-    # Files that could not be read, with their hashes, so they don't count as new each time.
+    # Files that were not indexed (unreadable or duplicates), with their fingerprints, so
+    # they don't count as new each time; ``problems`` says why.
     skipped: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT_VERSION
+    chunk_overlap: int = 1
+    problems: dict[str, str] = field(default_factory=dict)
+    # Changes with every build; a reader compares it before and after loading.
+    build_id: str = ""
 
 
 @dataclass
@@ -60,10 +71,18 @@ class IndexData:
     documents: dict[str, Document]
     sentence_vectors: np.ndarray
     sentence_rows: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Row i is chunk i's vector; kept so the next build can reuse it.
+    chunk_vectors: np.ndarray | None = None
 
     def sentence_vector(self, doc_id: str, sentence: Sentence) -> np.ndarray:
         row: np.ndarray = self.sentence_vectors[self.sentence_rows[(doc_id, sentence.start)]]
         return row
+
+    def chunk_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.documents, 0)
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return counts
 
 
 def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
@@ -77,17 +96,36 @@ def sentence_embedding_text(document: Document, sentence: Sentence) -> str:
     return f"{document.title} — {sentence.text}"
 
 
-def _batched_passages(
-    embedder: Embedder, texts: Sequence[str], progress: Progress | None, done: int, total: int
-) -> np.ndarray:
-    parts = []
-    for begin in range(0, len(texts), 16):
-        parts.append(embedder.embed_passages(texts[begin : begin + 16]))
-        if progress:
-            progress(done + min(begin + 16, len(texts)), total)
-    if not parts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.vstack(parts)
+def new_vector_index(dim: int, vectors: np.ndarray) -> faiss.Index:
+    """The one place the FAISS index is created (exact inner product over unit vectors)."""
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _sentence_rows(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
+    """Row of each distinct sentence, in first-seen order (overlapping chunks share some)."""
+    rows: dict[tuple[str, int], int] = {}
+    for chunk in chunks:
+        for sentence in chunk.sentences:
+            rows.setdefault((chunk.doc_id, sentence.start), len(rows))
+    return rows
+
+
+def vector_cache_from(data: IndexData) -> VectorCache:
+    """Every text the index embedded, with its vector, for reuse by the next build."""
+    cache = VectorCache(data.manifest.dim)
+    if data.chunk_vectors is not None:
+        texts = [chunk_embedding_text(data.documents[c.doc_id], c) for c in data.chunks]
+        cache.add(texts, data.chunk_vectors)
+    sentence_texts = [""] * len(data.sentence_rows)
+    for chunk in data.chunks:
+        for sentence in chunk.sentences:
+            row = data.sentence_rows[(chunk.doc_id, sentence.start)]
+            sentence_texts[row] = sentence_embedding_text(data.documents[chunk.doc_id], sentence)
+    cache.add(sentence_texts, data.sentence_vectors)
+    return cache
 
 
 def build_index_data(
@@ -97,28 +135,24 @@ def build_index_data(
     overlap: int = 1,
     progress: Progress | None = None,
     skipped: dict[str, str] | None = None,
+    cache: VectorCache | None = None,
+    problems: dict[str, str] | None = None,
 ) -> IndexData:
-    chunks: list[Chunk] = []
+    """Chunk and embed ``documents``; texts already in ``cache`` are not embedded again."""
+    cache = cache if cache is not None else VectorCache(embedder.dim)
     by_id = {document.doc_id: document for document in documents}
+    chunks: list[Chunk] = []
     for document in documents:
         chunks.extend(chunk_document(document, chunk_max_chars, overlap))
-    sentence_rows: dict[tuple[str, int], int] = {}
-    sentence_texts: list[str] = []
+    rows = _sentence_rows(chunks)
+    sentence_texts = [""] * len(rows)
     for chunk in chunks:
         for sentence in chunk.sentences:
-            key = (chunk.doc_id, sentence.start)
-            if key not in sentence_rows:
-                sentence_rows[key] = len(sentence_texts)
-                sentence_texts.append(sentence_embedding_text(by_id[chunk.doc_id], sentence))
+            text = sentence_embedding_text(by_id[chunk.doc_id], sentence)
+            sentence_texts[rows[(chunk.doc_id, sentence.start)]] = text
     chunk_texts = [chunk_embedding_text(by_id[chunk.doc_id], chunk) for chunk in chunks]
-    total = len(chunk_texts) + len(sentence_texts)
-    chunk_vectors = _batched_passages(embedder, chunk_texts, progress, 0, total)
-    sentence_vectors = _batched_passages(
-        embedder, sentence_texts, progress, len(chunk_texts), total
-    )
-    faiss_index = faiss.IndexFlatIP(embedder.dim)
-    if len(chunk_vectors):
-        faiss_index.add(chunk_vectors)
+    cache.embed_missing(embedder, chunk_texts + sentence_texts, progress)
+    chunk_vectors = cache.lookup(chunk_texts)
     manifest = Manifest(
         model=embedder.name,
         dim=embedder.dim,
@@ -129,12 +163,19 @@ def build_index_data(
         sentences=len(sentence_texts),
         chunk_max_chars=chunk_max_chars,
         skipped=dict(skipped or {}),
+        chunk_overlap=overlap,
+        problems=dict(problems or {}),
+        build_id=uuid.uuid4().hex,
     )
-    return IndexData(manifest, faiss_index, chunks, by_id, sentence_vectors, sentence_rows)
-
-
-def _chunk_record(chunk: Chunk) -> dict[str, object]:
-    return asdict(chunk)
+    return IndexData(
+        manifest,
+        new_vector_index(embedder.dim, chunk_vectors),
+        chunks,
+        by_id,
+        cache.lookup(sentence_texts),
+        rows,
+        chunk_vectors,
+    )
 
 
 def _chunk_from_record(record: dict[str, object]) -> Chunk:
@@ -142,36 +183,70 @@ def _chunk_from_record(record: dict[str, object]) -> Chunk:
     return Chunk(sentences=sentences, **record)  # type: ignore[arg-type]
 
 
+def _write_synced(path: Path, payload: str) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write(payload)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def stage_index(data: IndexData, index_dir: Path) -> Path:
+    """Write ``data`` into a fresh hidden folder beside ``index_dir`` and return it."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{index_dir.name}{_STAGING_PREFIX}"
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=index_dir.parent))
+    try:
+        # mkdtemp makes the folder private; a server running as another user must read it.
+        staging.chmod(0o755)
+        faiss.write_index(data.faiss_index, str(staging / "chunks.faiss"))
+        chunk_vectors = data.chunk_vectors
+        if chunk_vectors is None:
+            chunk_vectors = data.faiss_index.reconstruct_n(0, data.faiss_index.ntotal)
+        np.save(staging / "chunk_vectors.npy", chunk_vectors)
+        np.save(staging / "sentences.npy", data.sentence_vectors)
+        lines = "".join(
+            json.dumps(asdict(chunk), ensure_ascii=False) + "\n" for chunk in data.chunks
+        )
+        _write_synced(staging / "chunks.jsonl", lines)
+        documents = [asdict(document) for document in data.documents.values()]
+        _write_synced(staging / "documents.json", json.dumps(documents, ensure_ascii=False))
+        # The manifest goes last: its presence marks a complete index.
+        _write_synced(staging / MANIFEST, json.dumps(asdict(data.manifest), indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def swap_in(staging: Path, index_dir: Path) -> None:
+    """Replace ``index_dir`` by ``staging`` with two renames; the old folder is deleted."""
+    if not index_dir.exists():
+        os.replace(staging, index_dir)
+        return
+    prefix = f".{index_dir.name}{_RETIRED_PREFIX}"
+    retired = Path(tempfile.mkdtemp(prefix=prefix, dir=index_dir.parent))
+    os.replace(index_dir, retired / "index")
+    os.replace(staging, index_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def write_index(data: IndexData, index_dir: Path) -> None:
     """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}-new-", dir=index_dir.parent))
+    staging = stage_index(data, index_dir)
     try:
-        faiss.write_index(data.faiss_index, str(staging / "chunks.faiss"))
-        np.save(staging / "sentences.npy", data.sentence_vectors)
-        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as out:
-            for chunk in data.chunks:
-                out.write(json.dumps(_chunk_record(chunk), ensure_ascii=False) + "\n")
-        documents = [asdict(document) for document in data.documents.values()]
-        (staging / "documents.json").write_text(
-            json.dumps(documents, ensure_ascii=False), encoding="utf-8"
-        )
-        # The manifest goes last: its presence marks a complete index.
-        (staging / MANIFEST).write_text(json.dumps(asdict(data.manifest), indent=2) + "\n")
-        _swap_in(staging, index_dir)
+        swap_in(staging, index_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _swap_in(staging: Path, index_dir: Path) -> None:
-    if not index_dir.exists():
-        os.replace(staging, index_dir)
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete staging folders an interrupted build left behind (call under the build lock)."""
+    if not index_dir.parent.is_dir():
         return
-    retired = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}-old-", dir=index_dir.parent))
-    os.replace(index_dir, retired / "index")
-    os.replace(staging, index_dir)
-    shutil.rmtree(retired, ignore_errors=True)
+    for prefix in (_STAGING_PREFIX, _RETIRED_PREFIX):
+        for path in index_dir.parent.glob(f".{index_dir.name}{prefix}*"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -182,27 +257,16 @@ def read_manifest(index_dir: Path) -> Manifest:
         )
     try:
         return Manifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         raise IndexCorruptError(
             f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
         ) from exc
 
 
-def load_index(index_dir: Path, model: str) -> IndexData:
-    """Load an index, checking that it was built with ``model``."""
-    manifest = read_manifest(index_dir)
-    if manifest.model != model:
-        raise IndexMismatchError(
-            f"The index in {index_dir} was built with the model '{manifest.model}', but the "
-            f"configured model is '{model}'. Rebuild with 'peruqa index', or set "
-            f"PERUQA_MODEL={manifest.model}."
-        )
-    if manifest.format != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"The index in {index_dir} has an old format. Rebuild with 'peruqa index'."
-        )
+def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
     try:
         faiss_index = faiss.read_index(str(index_dir / "chunks.faiss"))
+        chunk_vectors = np.load(index_dir / "chunk_vectors.npy")
         sentence_vectors = np.load(index_dir / "sentences.npy")
         with (index_dir / "chunks.jsonl").open(encoding="utf-8") as lines:
             chunks = [_chunk_from_record(json.loads(line)) for line in lines]
@@ -216,38 +280,55 @@ def load_index(index_dir: Path, model: str) -> IndexData:
             f"The index in {index_dir} is incomplete or damaged ({type(exc).__name__}). "
             "Rebuild with 'peruqa index'."
         ) from exc
-    rows: dict[tuple[str, int], int] = {}
-    for chunk in chunks:
-        for sentence in chunk.sentences:
-            rows.setdefault((chunk.doc_id, sentence.start), len(rows))
-    if faiss_index.ntotal != len(chunks) or len(rows) != len(sentence_vectors):
+    rows = _sentence_rows(chunks)
+    if (
+        faiss_index.ntotal != len(chunks)
+        or len(chunk_vectors) != len(chunks)
+        or len(rows) != len(sentence_vectors)
+    ):
         raise IndexCorruptError(
             f"The index in {index_dir} is inconsistent. Rebuild with 'peruqa index'."
         )
-    return IndexData(manifest, faiss_index, chunks, documents, sentence_vectors, rows)
+    return IndexData(
+        manifest, faiss_index, chunks, documents, sentence_vectors, rows, chunk_vectors
+    )
 
 
-def stale_reason(index_dir: Path, source_dir: Path, model: str) -> str | None:
-    """Why the index needs rebuilding, or None when it matches the sources and the model."""
-    try:
-        manifest = read_manifest(index_dir)
-    except (IndexMissingError, IndexCorruptError) as exc:
-        return exc.message
-    if manifest.model != model:
-        return f"it was built with '{manifest.model}', not '{model}'"
-    if manifest.format != FORMAT_VERSION:
-        return "its format is out of date"
-    current = {
-        path.relative_to(source_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in source_files(source_dir)
-    }
-    indexed = {**manifest.documents, **manifest.skipped}
-    if set(current) - set(indexed):
-        return "new source files: " + ", ".join(sorted(set(current) - set(indexed)))
-    changed = sorted(path for path, digest in current.items() if indexed.get(path) != digest)
-    if changed:
-        return "changed source files: " + ", ".join(changed)
-    removed = sorted(set(indexed) - set(current))
-    if removed:
-        return "removed source files: " + ", ".join(removed)
-    return None
+def _manifest_now(index_dir: Path) -> Manifest:
+    """The manifest, waiting out the instant between the two renames of a swap."""
+    for _attempt in range(20):
+        try:
+            return read_manifest(index_dir)
+        except IndexMissingError:
+            if not index_dir.parent.is_dir():
+                raise
+            time.sleep(0.01)
+    return read_manifest(index_dir)
+
+
+def load_index(index_dir: Path, model: str | None) -> IndexData:
+    """Load an index, checking that it was built with ``model`` (any model when None)."""
+    for _attempt in range(3):
+        manifest = _manifest_now(index_dir)
+        if model is not None and manifest.model != model:
+            raise IndexMismatchError(
+                f"The index in {index_dir} was built with the model '{manifest.model}', but "
+                f"the configured model is '{model}'. Rebuild with 'peruqa index', or set "
+                f"PERUQA_MODEL={manifest.model}."
+            )
+        if manifest.format != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"The index in {index_dir} has an old format. Rebuild with 'peruqa index'."
+            )
+        try:
+            data = _read_parts(index_dir, manifest)
+        except IndexCorruptError:
+            # A build may have swapped the folder while we read it; look again.
+            if _manifest_now(index_dir).build_id == manifest.build_id:
+                raise
+            continue
+        if _manifest_now(index_dir).build_id == manifest.build_id:
+            return data
+    raise IndexCorruptError(
+        f"The index in {index_dir} kept changing while loading. Try again in a moment."
+    )

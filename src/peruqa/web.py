@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from peruqa.answer import Answer
 from peruqa.config import Settings, get_settings
 from peruqa.embedding import Embedder
 from peruqa.errors import (
@@ -19,6 +22,8 @@ from peruqa.errors import (
     InvalidQuestionError,
     PeruQAError,
 )
+from peruqa.querylog import make_query_log
+from peruqa.reload import IndexWatcher, IndexWatchMiddleware, admin_denial
 from peruqa.schemas import (
     AskRequest,
     AskResponse,
@@ -26,6 +31,12 @@ from peruqa.schemas import (
     HealthResponse,
     error_body,
     to_response,
+)
+from peruqa.security import (
+    BodySizeLimitMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+    public_message,
 )
 from peruqa.service import QAService
 
@@ -81,9 +92,38 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     if static.is_dir():
         app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
+    # Outermost last: headers on every response (429 and 413 included), then CORS (only
+    # when origins are configured), then the rate limit, then the body size limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        api_keys=settings.api_keys,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    # A new build is picked up within index_watch_s seconds, off the request path.
+    app.add_middleware(IndexWatchMiddleware, watcher=IndexWatcher(service, settings.index_watch_s))
+    query_log = make_query_log(settings)
+    app.state.query_log = query_log
+
+    def _log_query(request: Request, answer: Answer, started: float) -> None:
+        if query_log is not None:
+            client = request.client.host if request.client else None
+            query_log.record(answer, (time.perf_counter() - started) * 1000, client)
+
     @app.exception_handler(PeruQAError)
     async def domain_error(request: Request, error: PeruQAError) -> JSONResponse:
-        return JSONResponse(error_body(error.code, error.message), status_code=_status_for(error))
+        # Domain messages may name folders on the server; clients never see those.
+        message = public_message(error.message)
+        return JSONResponse(error_body(error.code, message), status_code=_status_for(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -110,8 +150,32 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     errors = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
 
     @app.post("/ask", response_model=AskResponse, responses=errors)  # type: ignore[arg-type]
-    def ask(request: AskRequest) -> AskResponse:
-        return to_response(service.ask(request.question, request.top_k))
+    def ask(request: AskRequest, http_request: Request) -> AskResponse:
+        started = time.perf_counter()
+        answer = service.ask(request.question, request.top_k)
+        _log_query(http_request, answer, started)
+        return to_response(answer)
+
+    @app.post(
+        "/admin/reload", responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}}
+    )
+    def admin_reload(request: Request) -> JSONResponse:
+        """Load the index from disk again; requests in flight finish on the old one."""
+        denial = admin_denial(settings.admin_token, request.headers.get("authorization"))
+        if denial is not None:
+            headers = {"WWW-Authenticate": "Bearer"} if denial.status == 401 else None
+            body = error_body(denial.code, denial.message)
+            return JSONResponse(body, status_code=denial.status, headers=headers)
+        service.load()  # on failure: 503 through domain_error, and the old index stays
+        manifest = service.snapshot.data.manifest
+        return JSONResponse(
+            {
+                "status": "reloaded",
+                "documents": len(manifest.documents),
+                "chunks": manifest.chunks,
+                "built_at": manifest.built_at,
+            }
+        )
 
     @app.get("/health", response_model=HealthResponse)
     def health() -> HealthResponse:
@@ -148,9 +212,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         answer = error = None
         if question is not None and question.strip():
             try:
+                started = time.perf_counter()
                 answer = service.ask(question)
+                _log_query(request, answer, started)
             except PeruQAError as exc:
-                error = exc.message
+                error = public_message(exc.message)
         elif question is not None:
             error = "Please type a question."
         return templates.TemplateResponse(

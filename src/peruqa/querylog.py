@@ -1,0 +1,76 @@
+"""The maintainers' query log: one JSON line per answered question, rotated by size.
+
+It records what was asked and how the bot fared (language, abstained, confidence,
+latency) so maintainers can find gaps in the corpus. It stores no client address unless
+``log_client_ip`` is set, and ``query_log = false`` switches it off entirely.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from peruqa.answer import Answer
+from peruqa.config import Settings
+
+log = logging.getLogger("peruqa.querylog")
+
+FILE_NAME = "queries.log"
+
+
+class QueryLog:
+    def __init__(self, path: Path, max_bytes: int, backups: int, include_ip: bool = False) -> None:
+        self.path = path
+        self.include_ip = include_ip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A private logger object (not registered by name), so apps in one process with
+        # different data folders never share a file; delay=True opens it on first write.
+        self._logger = logging.Logger(f"peruqa.querylog.{path}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.INFO)
+        handler = RotatingFileHandler(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        self._logger.addHandler(handler)
+
+    def record(self, answer: Answer, latency_ms: float, client_ip: str | None = None) -> None:
+        entry: dict[str, object] = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "question": answer.question,
+            "language": answer.language,
+            "abstained": answer.abstained,
+            "confidence": round(answer.confidence, 4),
+            "latency_ms": round(latency_ms, 2),
+        }
+        if self.include_ip and client_ip:
+            entry["client_ip"] = client_ip
+        try:
+            self._logger.info(json.dumps(entry, ensure_ascii=False))
+        except Exception:  # pragma: no cover - logging must never fail a question
+            log.exception("Could not write the query log")
+
+    def close(self) -> None:
+        for handler in list(self._logger.handlers):
+            handler.close()
+            self._logger.removeHandler(handler)
+
+
+def make_query_log(settings: Settings) -> QueryLog | None:
+    """The query log the settings ask for, or None when it is switched off."""
+    if not settings.query_log:
+        return None
+    try:
+        return QueryLog(
+            settings.data_dir / FILE_NAME,
+            settings.query_log_max_bytes,
+            settings.query_log_backups,
+            settings.log_client_ip,
+        )
+    except OSError as exc:
+        # An unwritable data folder must not keep the service from answering.
+        log.warning("Query log disabled: %s", exc.strerror or exc)
+        return None
