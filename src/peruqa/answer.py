@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +104,30 @@ class Candidate:
     coverage: float
     typed: bool
     label: bool  # a heading or lead-in line ("Media contact", "we have:"), not a statement
+    novelty: float  # share of the sentence's terms the question does not already contain
+
+
+def sentence_score(candidate: Candidate, weights: dict[str, float], known_fraction: float) -> float:
+    return (
+        weights["similarity"] * candidate.similarity
+        + weights["coverage"] * candidate.coverage * known_fraction
+        + weights["type"] * candidate.typed
+        + weights["passage"] * candidate.passage.score
+        + weights["label"] * candidate.label
+        + weights.get("novelty", 0.0) * candidate.novelty
+    )
+
+
+def rank_candidates(
+    candidates: list[Candidate], wanted: AnswerType, weights: dict[str, float], known: float
+) -> list[Candidate]:
+    scored = [replace(c, score=sentence_score(c, weights, known)) for c in candidates]
+    ranked = sorted(scored, key=lambda c: c.score, reverse=True)
+    if wanted in _STRICT_TYPES and any(c.typed for c in ranked):
+        # A "how many" question is answered by a sentence with a number in it, even
+        # when a number-free sentence reads closer to the question.
+        ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
+    return ranked
 
 
 _STRICT_TYPES: tuple[AnswerType, ...] = (
@@ -133,6 +157,7 @@ _FEATURES = (
     "unknown",
     "dense",
     "missing",
+    "missing_numbers",
     "similarity",
     "known",
     "cross",
@@ -141,21 +166,25 @@ _FEATURES = (
 _NAME = re.compile(r"(?<!^)(?<![¿¡] )\b(?:[A-ZÁÉÍÓÚÑ][\w’'-]+|\d[\d,.]*)")
 
 
-def missing_names(question: str, best: Candidate, known: Mapping[str, int]) -> int:
-    """Names and numbers in the question that the chosen sentence does not mention.
+def missing_terms(question: str, best: Candidate, known: Mapping[str, int]) -> tuple[int, int]:
+    """Names, and numbers, of the question that the chosen sentence does not mention.
 
     "How many people went missing in Bolivia?" answered with a sentence about Peru is a near
-    miss. Names count only when the library knows them (a Spanish name for an English one
-    is not evidence); numbers always count.
+    miss, and so is "... in 2015?" answered with this year's figure. Names count only when
+    the library knows them (a Spanish name for an English one is not evidence).
     """
     context = f"{best.passage.document.title} {best.sentence.heading} {best.sentence.text}"
     present = set(terms(context))
-    count = 0
+    names = numbers = 0
     for match in _NAME.finditer(question.lstrip("¿¡ ")):
         for term in terms(match.group()):
-            if term not in present and (term in known or term[0].isdigit()):
-                count += 1
-    return count
+            if term in present:
+                continue
+            if term[0].isdigit():
+                numbers += 1
+            elif term in known:
+                names += 1
+    return names, numbers
 
 
 def confidence_features(
@@ -163,7 +192,13 @@ def confidence_features(
 ) -> list[float]:
     """The signals behind the answer-or-decline decision, in ``_FEATURES`` order."""
     best = ranked[0]
-    margin = best.score - ranked[1].score if len(ranked) > 1 else best.score
+    # The margin over the runner-up of the same kind: when a "how many" question puts the
+    # only sentence with a number first, the number-free sentences are no competition.
+    rivals = [c for c in ranked[1:] if c.typed == best.typed]
+    if rivals:
+        margin = best.score - rivals[0].score
+    else:
+        margin = max(best.score - ranked[1].score, 0.0) if len(ranked) > 1 else best.score
     typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
     query = retrieval.query
     # Question terms the library never uses, counted only as far as the question is in the
@@ -178,7 +213,7 @@ def confidence_features(
         typed,
         unknown,
         best.passage.dense,
-        missing_names(query.text, best, known),
+        *missing_terms(query.text, best, known),
         best.similarity,
         query.known_fraction,
         cross,
@@ -218,7 +253,6 @@ class Answerer:
         query = retrieval.query
         wanted = question_type(query.text)
         seen: dict[tuple[str, int], Candidate] = {}
-        w = self.calibration.sentence_weights
         for passage in retrieval.passages:
             for sentence in passage.chunk.sentences:
                 key = (passage.chunk.doc_id, sentence.start)
@@ -231,20 +265,21 @@ class Answerer:
                     wanted is not AnswerType.OTHER
                     and answer_span(sentence.text, query.text, wanted) is not None
                 )
-                label = _is_label(sentence.text)
-                score = (
-                    w["similarity"] * similarity
-                    + w["coverage"] * coverage * query.known_fraction
-                    + w["type"] * typed
-                    + w["passage"] * passage.score
-                    + w["label"] * label
+                sentence_terms = set(terms(sentence.text))
+                novelty = len(sentence_terms - set(query.terms)) / max(len(sentence_terms), 1)
+                seen[key] = Candidate(
+                    sentence,
+                    passage,
+                    0.0,
+                    similarity,
+                    coverage,
+                    typed,
+                    _is_label(sentence.text),
+                    novelty,
                 )
-                seen[key] = Candidate(sentence, passage, score, similarity, coverage, typed, label)
-        ranked = sorted(seen.values(), key=lambda c: c.score, reverse=True)
-        if wanted in _STRICT_TYPES and any(c.typed for c in ranked):
-            # A "how many" question is answered by a sentence with a number in it, even
-            # when a number-free sentence reads closer to the question.
-            ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
+        ranked = rank_candidates(
+            list(seen.values()), wanted, self.calibration.sentence_weights, query.known_fraction
+        )
         return ranked, wanted
 
     def confidence(

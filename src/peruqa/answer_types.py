@@ -24,22 +24,33 @@ _QUESTION_TYPES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         AnswerType.DATE,
         re.compile(
-            r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bsince what\b|\bcuando\b"
+            # "when" only as the question word itself, not "... check when it visits".
+            r"^(?:\S+ ){0,2}(?:when|cuando)\b|\bwhat year\b|\bwhich year\b|\bwhat date\b"
+            r"|\bsince what\b"
             r"|\bque (ano|fecha)\b|\ben que ano\b|\bdesde que\b|\bdesde cuando\b"
         ),
     ),
     (
         AnswerType.PERCENT,
-        re.compile(r"\b(percentage|share|proportion|per cent|percent|porcentaje|proporcion)\b"),
+        re.compile(
+            r"\b(percentage|share|proportion|per cent|percent|rate|porcentaje|proporcion|tasa)\b"
+        ),
     ),
     (
         AnswerType.NUMBER,
         re.compile(
-            r"\bhow (many|much|old|long)\b|\bwhat (rate|number|amount|place|rank|score)\b"
-            r"|\bcuant[oa]s?\b|\bque (tasa|numero|cantidad|puesto|edad)\b"
+            r"\bhow (many|much|old|long)\b|\bwhat (number|amount|place|rank|score)\b"
+            r"|\bcuant[oa]s?\b|\bque (numero|cantidad|puesto|edad)\b"
         ),
     ),
-    (AnswerType.PERSON, re.compile(r"\bwho\b|\bwhom\b|\bquien(es)?\b")),
+    (
+        AnswerType.PERSON,
+        re.compile(
+            r"\bwho\b|\bwhom\b|\bquien(es)?\b|\bwhat is the name\b|\bcomo se llama\b"
+            r"|\bwhich (partner|organi[sz]ation|agency|group|ngo|institution)s?\b"
+            r"|\bque (organizacion|socio|institucion|entidad|agencia|ong)\b"
+        ),
+    ),
     (
         AnswerType.PLACE,
         re.compile(
@@ -57,7 +68,8 @@ _MONTHS = (
 )
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|hundred|"
-    r"thousand|million|half|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|millones"
+    r"thousand|thousands|million|millions|half|third|quarter|fifth|tenth|dozens|hundreds|"
+    r"dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|millones|mitad|tercio"
 )
 _SPANS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.PERCENT: re.compile(r"\d[\d,.]*\s*(?:%|per cent|percent|por ciento)", re.IGNORECASE),
@@ -68,28 +80,41 @@ _SPANS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.NUMBER: re.compile(
         rf"[£$€]?\d[\d,.]*(?:\s*(?:%|per cent|percent|por ciento|th|st|nd|rd))?"
         rf"(?:\s+(?:to|-|–|a)\s+\d[\d,.]*)?(?:\s+out of\s+\d+)?"
-        rf"|\b(?:more than |over |about |some )?(?:{_NUMBER_WORDS})\b(?:\s+(?:years|per cent))?",
+        rf"|\b(?:more than |over |about |some |a |one )?(?:{_NUMBER_WORDS})\b"
+        rf"(?:\s+(?:years|per cent))?",
         re.IGNORECASE,
     ),
-    # Runs of capitalised words (with the small joiners names use).
+    # Runs of capitalised words (with the small joiners names use; "and" joins two names).
     AnswerType.PERSON: re.compile(
-        r"\b[A-ZÁÉÍÓÚÑ][\w’'-]+(?:\s+(?:de|del|la|y|and|of)?\s*[A-ZÁÉÍÓÚÑ][\w’'-]+)+"
+        r"\b[A-ZÁÉÍÓÚÑ][\w’'-]+(?:\s+(?:de|del|la|of)?\s*[A-ZÁÉÍÓÚÑ][\w’'-]+)+"
     ),
     AnswerType.PLACE: re.compile(
         r"\b[A-ZÁÉÍÓÚÑ][\w’'-]+(?:,?\s+(?:and|y|de|del)?\s*[A-ZÁÉÍÓÚÑ][\w’'-]+)*"
     ),
 }
-_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
+# Capitals with an optional plural "s": IHL, VRAEM, CSOs.
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}(?=s?\b)")
+_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_PERCENT = re.compile(r"%|per ?cent|por ciento", re.IGNORECASE)
+
+
+_WH_WORD = re.compile(
+    r"^(what|which|who|whom|whose|when|where|why|how|que|cual|cuales|quien|quienes|cuando"
+    r"|donde|como|cuanto|cuanta|cuantos|cuantas|por)$"
+)
 
 
 def _interrogative_clause(question: str) -> str:
-    """The start of the question proper: 'Además de X, ¿qué ...' -> 'qué ...'.
+    """The words around the first question word: 'Además de X, ¿qué ...' -> 'qué ...'.
 
-    Only the first words decide the type, so 'What does it check when it visits?' is not a
-    'when' question.
+    Only those decide the type, so 'What does it check when it visits?' is not a 'when'
+    question, while 'Since when ...' and 'In which region ...' keep their lead-in.
     """
-    text = question.rsplit("¿", 1)[-1]
-    return " ".join(text.split()[:5])
+    words = question.rsplit("¿", 1)[-1].split()
+    for position, word in enumerate(words):
+        if _WH_WORD.match(fold(word.strip("¿?,.;:"))):
+            return " ".join(words[max(position - 2, 0) : position + 6])
+    return " ".join(words[:5])
 
 
 _WHAT_IS_ACRONYM = re.compile(
@@ -128,10 +153,13 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
     if pattern is None:
         return None
     for match in pattern.finditer(sentence):
-        phrase = match.group().strip(" ,")
+        phrase = match.group().strip(" ,.;:")
         if not phrase or re.search(rf"\b{re.escape(fold(phrase))}\b", folded_question):
             continue
         if answer_type is AnswerType.PERSON and match.start() == 0 and " " not in phrase:
+            continue
+        # A count is neither a year nor a percentage ("How many volunteers?" vs "since 1984").
+        if answer_type is AnswerType.NUMBER and (_YEAR.match(phrase) or _PERCENT.search(phrase)):
             continue
         start = match.start() + match.group().index(phrase)
         return start, start + len(phrase)
@@ -172,10 +200,10 @@ def _expansion_words(words: list[str], acronym: str) -> int:
 def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
     for acronym in acronyms(question):
         # "ACR (Long Name)" or "Long Name (ACR)".
-        after = re.search(rf"\b{re.escape(acronym)}\s*\(([^)]+)\)", sentence)
+        after = re.search(rf"\b{re.escape(acronym)}s?\s*\(([^)]+)\)", sentence)
         if after:
             return after.start(1), after.end(1)
-        before = re.search(rf"([^()]+?)\s*\({re.escape(acronym)}\)", sentence)
+        before = re.search(rf"([^()]+?)\s*\({re.escape(acronym)}s?\)", sentence)
         if before:
             words = before.group(1).split()
             count = _expansion_words(words, acronym)

@@ -20,11 +20,11 @@ import numpy as np
 
 from peruqa.answer import (
     _FEATURES,
-    _STRICT_TYPES,
     CALIBRATION_FILE,
     Answerer,
     Candidate,
     confidence_features,
+    rank_candidates,
 )
 from peruqa.answer_types import AnswerType
 from peruqa.config import get_settings
@@ -50,28 +50,10 @@ def _holds(candidate: Candidate, expected: str | None) -> bool:
     return bool(expected) and fold(str(expected)) in fold(quoted)
 
 
-def _rank(
-    case: Case, weights: dict[str, float], strict: tuple[AnswerType, ...] = _STRICT_TYPES
-) -> list[Candidate]:
-    kf = case.retrieval.query.known_fraction
-
-    def score(c: Candidate) -> float:
-        return (
-            weights["similarity"] * c.similarity
-            + weights["coverage"] * c.coverage * kf
-            + weights["type"] * c.typed
-            + weights["passage"] * c.passage.score
-            + weights["label"] * c.label
-        )
-
-    rescored = [
-        Candidate(c.sentence, c.passage, score(c), c.similarity, c.coverage, c.typed, c.label)
-        for c in case.candidates
-    ]
-    ranked = sorted(rescored, key=lambda c: c.score, reverse=True)
-    if case.wanted in strict and any(c.typed for c in ranked):
-        ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
-    return ranked
+def _rank(case: Case, weights: dict[str, float]) -> list[Candidate]:
+    return rank_candidates(
+        case.candidates, case.wanted, weights, case.retrieval.query.known_fraction
+    )
 
 
 def _cases(service: QAService, paths: list[str]) -> list[Case]:
@@ -93,6 +75,7 @@ def fit_sentence_weights(cases: list[Case]) -> dict[str, float]:
         "type": [0.0, 0.05, 0.1, 0.2],
         "passage": [0.0, 0.25, 0.5, 0.75, 1.0],
         "label": [0.0, -0.05, -0.1, -0.2],
+        "novelty": [0.0, 0.1, 0.2, 0.3],
     }
     answerable = [c for c in cases if c.item.answerable and c.candidates]
     best: tuple[int, dict[str, float]] = (-1, {})
@@ -108,16 +91,24 @@ def fit_sentence_weights(cases: list[Case]) -> dict[str, float]:
 def fit_confidence(
     cases: list[Case], sentence_weights: dict[str, float], known: dict[str, int]
 ) -> tuple[dict[str, float], float]:
-    """Logistic regression of 'the answer is right' on the decision signals, and the
-    threshold that gets the most questions right (answered correctly or rightly declined)."""
+    """Logistic regression separating answerable questions whose top sentence holds the
+    answer from unanswerable ones, and the threshold that gets the most of them right.
+
+    Answerable questions whose top sentence misses are left out: answering or declining
+    them scores the same, and they blur the line between the two cases that matter.
+    """
     from sklearn.linear_model import LogisticRegression
 
     rows, labels = [], []
     for case in cases:
         ranked = _rank(case, sentence_weights)
-        if ranked:
-            rows.append(confidence_features(ranked, case.wanted, case.retrieval, known))
-            labels.append(case.item.answerable and _holds(ranked[0], case.item.answer))
+        if not ranked:
+            continue
+        right = case.item.answerable and _holds(ranked[0], case.item.answer)
+        if case.item.answerable and not right:
+            continue
+        rows.append(confidence_features(ranked, case.wanted, case.retrieval, known))
+        labels.append(right)
     features = np.asarray(rows)
     # Fit on standardised features so regularisation treats them alike, then fold the
     # scaling back into plain weights over the raw features.
@@ -130,13 +121,15 @@ def fit_confidence(
     outcomes = []
     for threshold in np.arange(0.15, 0.8, 0.05):
         answered = probabilities >= threshold
-        right = int(np.sum(answered & np.asarray(labels)))
-        declined = int(np.sum(~answered & ~np.asarray(labels)))
-        print(f"threshold {threshold:.2f}: right answers {right}, right declines {declined}")
-        # Ties go to the higher threshold: declining beats a wrong answer.
-        outcomes.append((right + declined, float(threshold)))
-    best = max(outcomes)
-    return weights, round(best[1], 2)
+        answers = int(np.sum(answered & np.asarray(labels)))
+        declines = int(np.sum(~answered & ~np.asarray(labels)))
+        print(f"threshold {threshold:.2f}: right answers {answers}, right declines {declines}")
+        outcomes.append((answers + declines, float(threshold)))
+    # Few questions make the count flat over a range of thresholds; the middle of the
+    # near-best range is less tuned to these particular questions than either end.
+    top = max(count for count, _ in outcomes)
+    plateau = [threshold for count, threshold in outcomes if count >= top - 1]
+    return weights, round(float(np.median(plateau)), 2)
 
 
 def main(paths: list[str]) -> None:

