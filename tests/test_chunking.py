@@ -70,3 +70,13 @@ def test_a_sentence_longer_than_the_limit_stands_alone() -> None:
     text = "Short one. " + "word " * 100 + "end. Another short one."
     chunks = chunk_document(document(text), max_chars=120)
     assert any(len(c.sentences) == 1 and len(c.text) > 120 for c in chunks)
+
+
+def test_markdown_heading_marks_are_not_quoted() -> None:
+    text = "# Informe anual\n\nEl programa llegó a 40 centros de salud.\n"
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == [
+        "Informe anual",
+        "El programa llegó a 40 centros de salud.",
+    ]
+    assert sentences[1].heading == "Informe anual"

@@ -127,3 +127,18 @@ def test_rebuild_after_change_is_up_to_date_again(settings: Settings) -> None:
     build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
     assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
     assert "new.md" in read_manifest(settings.index_dir).documents
+
+
+def test_hnsw_index_finds_the_same_passages_as_flat(tmp_path: Path, corpus_dir: Path) -> None:
+    embedder = FakeEmbedder()
+    flat = build(corpus_dir, tmp_path / "flat", embedder, index_type="flat")
+    hnsw = build(corpus_dir, tmp_path / "hnsw", embedder, index_type="hnsw")
+    assert flat.chunks == hnsw.chunks
+    flat_data = load_index(tmp_path / "flat", "fake")
+    hnsw_data = load_index(tmp_path / "hnsw", "fake")
+    assert hnsw_data.manifest.index_type == "hnsw"
+    assert "HNSW" in type(hnsw_data.faiss_index).__name__
+    query = embedder.embed_queries(["clean water in the highlands"])
+    _, flat_ids = flat_data.faiss_index.search(query, 3)
+    _, hnsw_ids = hnsw_data.faiss_index.search(query, 3)
+    assert flat_ids[0].tolist() == hnsw_ids[0].tolist()

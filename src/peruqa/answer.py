@@ -53,6 +53,7 @@ def load_calibration(model: str) -> Calibration:
     )
 
 
+_CLEAR_LEAD = 0.3  # about the 90th percentile of margins between rival sentences
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
 
 
@@ -194,11 +195,9 @@ def confidence_features(
     best = ranked[0]
     # The margin over the runner-up of the same kind: when a "how many" question puts the
     # only sentence with a number first, the number-free sentences are no competition.
+    # The only sentence of the wanted kind has no rival at all: count that as a clear lead.
     rivals = [c for c in ranked[1:] if c.typed == best.typed]
-    if rivals:
-        margin = best.score - rivals[0].score
-    else:
-        margin = max(best.score - ranked[1].score, 0.0) if len(ranked) > 1 else best.score
+    margin = best.score - rivals[0].score if rivals else _CLEAR_LEAD
     typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
     query = retrieval.query
     # Question terms the library never uses, counted only as far as the question is in the
@@ -252,6 +251,10 @@ class Answerer:
     def candidates(self, retrieval: Retrieval) -> tuple[list[Candidate], AnswerType]:
         query = retrieval.query
         wanted = question_type(query.text)
+        language = detect_language(query.text)
+        # Across languages only names and numbers are evidence: "mujer" in a Spanish question
+        # matching "Derechos de la Mujer" inside an English report is a coincidence.
+        names = {t for m in _NAME.finditer(query.text.lstrip("¿¡ ")) for t in terms(m.group())}
         seen: dict[tuple[str, int], Candidate] = {}
         for passage in retrieval.passages:
             for sentence in passage.chunk.sentences:
@@ -260,7 +263,12 @@ class Answerer:
                     continue
                 vector = self.data.sentence_vector(passage.chunk.doc_id, sentence)
                 similarity = float(np.dot(vector, query.vector))
-                coverage = self._coverage(query.terms, sentence, passage.document.title)
+                evidence = (
+                    query.terms
+                    if passage.document.language == language
+                    else [t for t in query.terms if t in names]
+                )
+                coverage = self._coverage(evidence, sentence, passage.document.title)
                 typed = (
                     wanted is not AnswerType.OTHER
                     and answer_span(sentence.text, query.text, wanted) is not None

@@ -127,6 +127,7 @@ def build(
     max_file_mb: float = DEFAULT_MAX_FILE_MB,
     gate: Gate | None = None,
     lock_timeout_s: float = 10.0,
+    index_type: str = "flat",
 ) -> BuildReport:
     """Build (or update) the index in ``index_dir`` from ``source_dir``.
 
@@ -173,6 +174,7 @@ def build(
             skipped={source: loaded.fingerprints[source] for source in not_indexed},
             cache=cache,
             problems=problems,
+            index_type=index_type,
         )
         staging = stage_index(data, index_dir)
         try:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from peruqa.documents import Document
 
 # A bullet or list marker at the start of a line is not part of the sentence.
-_BULLET = re.compile(r"^[ \t]*(?:[•·▪◦‣●○■□–—*+\-]|\d{1,2}[.)])[ \t]+")
+# Markdown heading marks count too: "# Title" is the sentence "Title".
+_BULLET = re.compile(r"^[ \t]*(?:[•·▪◦‣●○■□–—*+\-]|\d{1,2}[.)]|#{1,6})[ \t]+")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+|$)")
 _TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
 # Abbreviations whose full stop does not end a sentence.

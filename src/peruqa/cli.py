@@ -148,6 +148,7 @@ def index_command(
             max_file_mb=settings.max_file_mb,
             gate=gate,
             lock_timeout_s=settings.index_lock_timeout_s,
+            index_type=settings.index_type,
         )
     finally:
         progress.close()

@@ -26,6 +26,7 @@ import faiss
 import numpy as np
 
 from peruqa import __version__
+from peruqa.ann import make_faiss_index
 from peruqa.chunking import Chunk, Sentence, chunk_document
 from peruqa.documents import Document
 from peruqa.embedding import Embedder
@@ -59,6 +60,7 @@ class Manifest:
     problems: dict[str, str] = field(default_factory=dict)
     # Changes with every build; a reader compares it before and after loading.
     build_id: str = ""
+    index_type: str = "flat"
 
 
 @dataclass
@@ -96,9 +98,10 @@ def sentence_embedding_text(document: Document, sentence: Sentence) -> str:
     return f"{document.title} — {sentence.text}"
 
 
-def new_vector_index(dim: int, vectors: np.ndarray) -> faiss.Index:
-    """The one place the FAISS index is created (exact inner product over unit vectors)."""
-    index = faiss.IndexFlatIP(dim)
+def new_vector_index(dim: int, vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
+    """The one place the FAISS index is created: exact ("flat") or approximate ("hnsw")
+    inner product over unit vectors."""
+    index = make_faiss_index(kind, dim)
     if len(vectors):
         index.add(vectors)
     return index
@@ -137,6 +140,7 @@ def build_index_data(
     skipped: dict[str, str] | None = None,
     cache: VectorCache | None = None,
     problems: dict[str, str] | None = None,
+    index_type: str = "flat",
 ) -> IndexData:
     """Chunk and embed ``documents``; texts already in ``cache`` are not embedded again."""
     cache = cache if cache is not None else VectorCache(embedder.dim)
@@ -166,10 +170,11 @@ def build_index_data(
         chunk_overlap=overlap,
         problems=dict(problems or {}),
         build_id=uuid.uuid4().hex,
+        index_type=index_type,
     )
     return IndexData(
         manifest,
-        new_vector_index(embedder.dim, chunk_vectors),
+        new_vector_index(embedder.dim, chunk_vectors, index_type),
         chunks,
         by_id,
         cache.lookup(sentence_texts),
