@@ -111,3 +111,56 @@ def test_minilm_loads_offline_and_embeds_unit_vectors(monkeypatch: pytest.Monkey
     query = embedder.embed_queries(["Are the glaciers melting?"])
     assert query.shape == (1, 384)
     assert float(query[0] @ vectors[0]) > float(query[0] @ vectors[2])
+
+
+SPANISH_REPORT = """---
+title: Informe de agua y saneamiento en Puno
+publisher: Asociación Agua Andina
+language: es
+---
+Informe de agua y saneamiento
+
+En 2022 la asociación instaló 48 sistemas de captación de agua de lluvia en comunidades de Puno.
+Cada sistema abastece a unas doce familias durante la temporada seca.
+La directora del programa es Carmen Mamani.
+"""
+
+
+@pytest.fixture(scope="module")
+def spanish_library(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    """The real model over a small Spanish-language library built on the spot."""
+    from peruqa.build import build
+
+    root = tmp_path_factory.mktemp("spanish")
+    (root / "docs").mkdir()
+    (root / "docs" / "agua-puno.md").write_text(SPANISH_REPORT, encoding="utf-8")
+    settings = get_settings(source_dir=root / "docs", index_dir=root / "index")
+    embedder = make_embedder(settings.model)
+    build(settings.source_dir, settings.index_dir, embedder)
+    service = QAService(settings, embedder)
+    service.load()
+    return service
+
+
+def test_english_question_over_a_spanish_document(spanish_library: QAService) -> None:
+    answer = spanish_library.ask("How many rainwater harvesting systems were installed in Puno?")
+    assert not answer.abstained
+    assert "48" in answer.answer
+    assert answer.language == "en"
+    assert answer.answer_language == "es"
+    assert answer.answer in answer.citations[0].text
+
+
+def test_spanish_question_over_a_spanish_document(spanish_library: QAService) -> None:
+    answer = spanish_library.ask("¿Quién dirige el programa?")
+    assert not answer.abstained
+    assert "Carmen Mamani" in answer.answer
+    assert answer.language == "es"
+
+
+def test_off_topic_question_over_a_spanish_document_is_declined(
+    spanish_library: QAService,
+) -> None:
+    answer = spanish_library.ask("Who won the football world cup in 2014?")
+    assert answer.abstained
+    assert answer.citations == []
