@@ -232,3 +232,12 @@ def test_app_without_index_answers_503_with_the_error_shape(
 def test_app_without_index_still_serves_the_page(settings_with_missing_index: Settings) -> None:
     client = TestClient(create_app(settings_with_missing_index, FakeEmbedder()))
     assert client.get("/").status_code == 200
+
+
+def test_server_rendered_quote_says_when_it_is_in_another_language(live_server: str) -> None:
+    question = "¿Cuándo abrió la agencia una oficina en Cusco?"
+    spanish_page = httpx.get(f"{live_server}/", params={"q": question, "lang": "es"}).text
+    assert "1991" in spanish_page
+    assert "Cita textual, en inglés." in spanish_page
+    english_page = httpx.get(f"{live_server}/", params={"q": question, "lang": "en"}).text
+    assert "Quoted as written" not in english_page

@@ -150,6 +150,12 @@ def test_language_follows_browser_and_switch(
     )
     sync_api.expect(turn.locator(".cards-label")).to_have_text("Fuentes")
     sync_api.expect(turn.get_by_role("button", name="No útil")).to_be_visible()
+    # A Spanish quote on a Spanish page needs no language note...
+    sync_api.expect(turn.locator(".quote-lang")).to_be_hidden()
+    # ...an English quote does: it is never translated, only labelled.
+    english = ask(page, "¿Cuándo abrió la agencia una oficina en Cusco?")
+    sync_api.expect(english.locator(".quote")).to_contain_text("1991")
+    sync_api.expect(english.locator(".quote-lang")).to_have_text("Cita textual, en inglés.")
     shot(page, "desktop-spanish")
     page.goto(live_server)  # the choice is remembered in a cookie
     sync_api.expect(page.locator("html")).to_have_attribute("lang", "es")

@@ -63,6 +63,13 @@
       var mark = data.highlight || {};
       fillMarked(quote, data.answer, mark.start, mark.end);
       quote.hidden = false;
+      // Say so when the quote is in another language than the page: it is never translated.
+      var quotedIn = { en: text.quotedInEn, es: text.quotedInEs }[data.answer_language];
+      if (quotedIn && data.answer_language !== text.lang) {
+        var note = turn.querySelector(".quote-lang");
+        note.textContent = quotedIn;
+        note.hidden = false;
+      }
     }
     if (cards.length) {
       var label = turn.querySelector(".cards-label");
