@@ -238,6 +238,6 @@ def test_server_rendered_quote_says_when_it_is_in_another_language(live_server: 
     question = "¿Cuándo abrió la agencia una oficina en Cusco?"
     spanish_page = httpx.get(f"{live_server}/", params={"q": question, "lang": "es"}).text
     assert "1991" in spanish_page
-    assert "Cita textual, en inglés." in spanish_page
+    assert '<p class="quote-lang">Cita textual, en inglés.</p>' in spanish_page
     english_page = httpx.get(f"{live_server}/", params={"q": question, "lang": "en"}).text
-    assert "Quoted as written" not in english_page
+    assert '<p class="quote-lang">' not in english_page
