@@ -4,7 +4,7 @@
 
 Prints sentence-score weights (grid search: how often the top sentence holds the expected
 answer) and confidence weights (logistic regression: answer right vs. decline), to be copied
-into ``peruqa.answer``. Calibrate on questions you do not report on; the held-out and shared
+into ``calibration.json``. Calibrate on questions you do not report on; the held-out and shared
 files measure the result.
 """
 
@@ -18,15 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from peruqa.answer import (
-    _FEATURES,
-    CALIBRATION_FILE,
-    Answerer,
-    Candidate,
-    confidence_features,
-    rank_candidates,
-)
+from peruqa.answer import Answerer
 from peruqa.answer_types import AnswerType
+from peruqa.candidates import Candidate, rank_candidates
+from peruqa.confidence import CALIBRATION_FILE, FEATURES, confidence_features
 from peruqa.config import get_settings
 from peruqa.documents import load_documents
 from peruqa.embedding import make_embedder
@@ -116,7 +111,7 @@ def fit_confidence(
     model = LogisticRegression(C=1.0, max_iter=5000).fit((features - mean) / scale, labels)
     raw = model.coef_[0] / scale
     weights = {"bias": float(model.intercept_[0] - np.sum(model.coef_[0] * mean / scale))}
-    weights.update({n: round(float(w), 4) for n, w in zip(_FEATURES, raw, strict=True)})
+    weights.update({n: round(float(w), 4) for n, w in zip(FEATURES, raw, strict=True)})
     probabilities = model.predict_proba((features - mean) / scale)[:, 1]
     outcomes = []
     for threshold in np.arange(0.15, 0.8, 0.05):

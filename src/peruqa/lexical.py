@@ -27,6 +27,9 @@ STOPWORDS = frozenset(
 )
 _DIGIT_GROUP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _POSSESSIVE = re.compile(r"['’]s\b")
+# Capitalised words past the first, and numbers: the parts of a question that don't change
+# with its language ("Bolivia", "ICRC", "2023").
+_NAME = re.compile(r"(?<!^)(?<![¿¡] )\b(?:[A-ZÁÉÍÓÚÑ][\w’'-]+|\d[\d,.]*)")
 
 
 def _stem(term: str) -> str:
@@ -43,6 +46,11 @@ def terms(text: str) -> list[str]:
     """Folded, stemmed content terms; '22,295' and '22.295' both become '22295'."""
     folded = _POSSESSIVE.sub("", _DIGIT_GROUP.sub("", fold(text)))
     return [_stem(word) for word in words(folded) if word not in STOPWORDS]
+
+
+def name_terms(question: str) -> list[str]:
+    """Terms of the question's names and numbers (see ``_NAME``)."""
+    return [t for m in _NAME.finditer(question.lstrip("¿¡ ")) for t in terms(m.group())]
 
 
 class LexicalIndex:

@@ -11,7 +11,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from peruqa.answer import Answer, Answerer, load_calibration
+from peruqa.answer import Answer, Answerer
+from peruqa.confidence import load_calibration
 from peruqa.config import Settings
 from peruqa.embedding import Embedder, make_embedder
 from peruqa.errors import InvalidQuestionError
