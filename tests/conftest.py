@@ -94,26 +94,6 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on a loopback port, for tests over real HTTP."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, FakeEmbedder()), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-
-
-@pytest.fixture
 def serve_app() -> Iterator[Callable[[Any], str]]:
     """Serve any ASGI app on a loopback port; returns its base URL. Stops them all after.
 
@@ -140,3 +120,9 @@ def serve_app() -> Iterator[Callable[[Any], str]]:
     for server, thread in running:
         server.should_exit = True
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(settings: Settings, serve_app: Callable[[Any], str]) -> str:
+    """The app served by uvicorn on a loopback port, for tests over real HTTP."""
+    return serve_app(create_app(settings, FakeEmbedder()))

@@ -217,3 +217,37 @@ def test_public_message_strips_paths_but_keeps_urls() -> None:
     assert "/srv" not in cleaned
     assert "https://example.org/docs/x" in cleaned
     assert "C:\\data" not in public_message("Missing C:\\data\\index here")
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Answers after a pause, to stand in for an overloaded model."""
+
+    def embed_queries(self, texts: Any) -> Any:
+        import time
+
+        time.sleep(1.0)
+        return super().embed_queries(texts)
+
+
+class BrokenEmbedder(FakeEmbedder):
+    def embed_queries(self, texts: Any) -> Any:
+        raise RuntimeError("/srv/peruqa/secret/path exploded")
+
+
+def test_slow_answer_gets_a_503_instead_of_hanging(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"request_timeout_s": 0.2}), SlowEmbedder())
+    with TestClient(app) as client:
+        response = client.post("/ask", json=QUESTION)
+    assert response.status_code == 503
+    assert_error_shape(response, "timeout")
+
+
+def test_unexpected_error_is_a_plain_500_with_security_headers(settings: Settings) -> None:
+    app = create_app(settings, BrokenEmbedder())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/ask", json=QUESTION)
+    assert response.status_code == 500
+    assert_error_shape(response, "internal_error")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"

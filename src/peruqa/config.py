@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # Staff keys (header X-API-Key) lift the rate limit; JSON list in PERUQA_API_KEYS.
     api_keys: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    # An answer taking longer than this gets a 503 instead of a hung request.
+    request_timeout_s: float = Field(default=10.0, gt=0)
     # Origins allowed to call the API from a browser; empty keeps CORS closed.
     cors_origins: list[str] = Field(default_factory=list)
 

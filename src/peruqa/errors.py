@@ -13,6 +13,10 @@ class PeruQAError(Exception):
         self.message = message
 
 
+class AnswerTimeoutError(PeruQAError):
+    code = "timeout"
+
+
 class ConfigError(PeruQAError):
     code = "invalid_setting"
 

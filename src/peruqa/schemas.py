@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from peruqa.answer import Answer, Citation
+from peruqa.answer import Answer
 
 
 class AskRequest(BaseModel):
@@ -17,6 +17,9 @@ class AskRequest(BaseModel):
 
 
 class CitationOut(BaseModel):
+    # Built straight from peruqa.answer.Citation: the API fields are its fields.
+    model_config = ConfigDict(from_attributes=True)
+
     title: str
     publisher: str
     source: str
@@ -85,25 +88,6 @@ class HealthResponse(BaseModel):
     message: str | None = None
 
 
-def _citation(citation: Citation) -> CitationOut:
-    return CitationOut(
-        title=citation.title,
-        publisher=citation.publisher,
-        source=citation.source,
-        doc_id=citation.doc_id,
-        chunk_id=citation.chunk_id,
-        text=citation.text,
-        score=citation.score,
-        start=citation.start,
-        end=citation.end,
-        page=citation.page,
-        url=citation.url,
-        language=citation.language,
-        quote_start=citation.quote_start,
-        quote_end=citation.quote_end,
-    )
-
-
 def to_response(answer: Answer) -> AskResponse:
     highlight = answer.highlight
     return AskResponse(
@@ -114,8 +98,8 @@ def to_response(answer: Answer) -> AskResponse:
         answer_language=answer.answer_language,
         confidence=round(answer.confidence, 4),
         highlight=HighlightOut(start=highlight.start, end=highlight.end) if highlight else None,
-        citations=[_citation(c) for c in answer.citations],
-        related=[_citation(c) for c in answer.related],
+        citations=[CitationOut.model_validate(c) for c in answer.citations],
+        related=[CitationOut.model_validate(c) for c in answer.related],
     )
 
 

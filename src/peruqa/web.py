@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -17,6 +19,7 @@ from peruqa.answer import Answer
 from peruqa.config import Settings, get_settings
 from peruqa.embedding import Embedder
 from peruqa.errors import (
+    AnswerTimeoutError,
     DocumentNotFoundError,
     InvalidQuestionError,
     PeruQAError,
@@ -36,6 +39,8 @@ from peruqa.schemas import (
     to_response,
 )
 from peruqa.security import (
+    CONTENT_SECURITY_POLICY,
+    SECURITY_HEADERS,
     BodySizeLimitMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -149,17 +154,33 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the trace for maintainers; the client only learns that something went wrong.
         log.exception("Unexpected error on %s", request.url.path)
+        # Starlette sends this response from outside the middleware stack, so the security
+        # headers are added here.
         return JSONResponse(
             error_body("internal_error", "Something went wrong on our side. Please try again."),
             status_code=500,
+            headers={
+                "content-security-policy": CONTENT_SECURITY_POLICY,
+                **{name.decode(): value.decode() for name, value in SECURITY_HEADERS},
+            },
         )
 
     errors = {422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
 
     @app.post("/ask", response_model=AskResponse, responses=errors)  # type: ignore[arg-type]
-    def ask(request: AskRequest, http_request: Request) -> AskResponse:
+    async def ask(request: AskRequest, http_request: Request) -> AskResponse:
         started = time.perf_counter()
-        answer = service.ask(request.question, request.top_k)
+        try:
+            # The work runs in a thread; past the limit the client gets a clear 503 rather
+            # than a hung connection (the thread finishes and fills the cache).
+            answer = await asyncio.wait_for(
+                run_in_threadpool(service.ask, request.question, request.top_k),
+                timeout=settings.request_timeout_s,
+            )
+        except TimeoutError as exc:
+            raise AnswerTimeoutError(
+                "Answering took too long. Please try again in a moment."
+            ) from exc
         _log_query(http_request, answer, started)
         return to_response(answer)
 
