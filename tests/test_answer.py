@@ -247,3 +247,8 @@ def test_highlight_is_not_the_question_own_number(service: QAService) -> None:
     if answer.highlight is not None:
         highlighted = answer.answer[answer.highlight.start : answer.highlight.end]
         assert highlighted.strip(".") not in question
+
+
+def test_answer_span_finds_a_translated_expansion() -> None:
+    sentence = "The rate was recorded by the Peruvian prison service (INPE) in 2023."
+    assert span_text(sentence, "What is INPE?", AnswerType.EXPANSION) == "Peruvian prison service"

@@ -167,6 +167,8 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
 
 
 _JOINERS = {"of", "the", "and", "for", "on", "de", "la", "las", "los", "del", "y", "para", "en"}
+_PHRASE_STARTS = {"the", "a", "an", "to", "of", "by", "for", "in", "on", "with", "from"}
+_PHRASE_STARTS |= {"el", "la", "los", "las", "de", "del", "por", "para", "con", "en", "al"}
 
 
 def _expansion_words(words: list[str], acronym: str) -> int:
@@ -194,7 +196,15 @@ def _expansion_words(words: list[str], acronym: str) -> int:
         run += 1
     while run and words[len(words) - run].lower() in _JOINERS:
         run -= 1  # a name does not start with "of the"
-    return run
+    if run:
+        return run
+    # A translated name: "the Peruvian prison service (INPE)" -> back to the article.
+    phrase = 0
+    for word in reversed(words[-6:]):
+        if word.lower() in _PHRASE_STARTS or not word[0].isalnum():
+            break
+        phrase += 1
+    return phrase
 
 
 def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
