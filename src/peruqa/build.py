@@ -13,10 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peruqa.documents import DEFAULT_MAX_FILE_MB, Duplicate, SkippedFile, load_documents
+from peruqa.documents import (
+    DEFAULT_MAX_FILE_MB,
+    Document,
+    Duplicate,
+    SkippedFile,
+    load_documents,
+)
 from peruqa.embedding import Embedder
 from peruqa.errors import BuildRefusedError, NoDocumentsError, PeruQAError
 from peruqa.index import (
+    FIRST_STAGE_DIR,
     FORMAT_VERSION,
     IndexData,
     Progress,
@@ -27,6 +34,7 @@ from peruqa.index import (
     stage_index,
     swap_in,
     vector_cache_from,
+    write_parts,
 )
 from peruqa.index_lock import build_lock
 from peruqa.vector_cache import VectorCache
@@ -53,6 +61,7 @@ class BuildReport:
     embedded: int = 0  # texts (chunks + sentences) sent to the model this time
     reused: int = 0  # texts whose vectors came from the previous index
     full_rebuild: str | None = None  # why nothing could be reused, when that was the case
+    first_stage_embedded: int | None = None  # texts the cascade's fast model embedded
 
     def problems(self) -> list[str]:
         lines = [f"{item.source}: {item.reason}" for item in self.skipped]
@@ -79,6 +88,39 @@ def _previous_index(
         return load_index(index_dir, embedder.name), None
     except PeruQAError as error:
         return None, f"the current index could not be loaded ({error.message})"
+
+
+def _stage_first(
+    embedder: Embedder,
+    documents: list[Document],
+    index_dir: Path,
+    staging: Path,
+    main: IndexData,
+    full: bool,
+) -> int:
+    """Embed the main index's chunks with the first-stage model into ``staging``; returns
+    how many texts it embedded (unchanged ones reuse the current first-stage vectors)."""
+    manifest = main.manifest
+    previous, _ = _previous_index(
+        index_dir / FIRST_STAGE_DIR, embedder, manifest.chunk_max_chars, manifest.chunk_overlap
+    )
+    cache = (
+        vector_cache_from(previous)
+        if previous is not None and not full
+        else VectorCache(embedder.dim)
+    )
+    data = build_index_data(
+        documents,
+        embedder,
+        manifest.chunk_max_chars,
+        manifest.chunk_overlap,
+        skipped=manifest.skipped,
+        cache=cache,
+        problems=manifest.problems,
+        index_type=manifest.index_type,
+    )
+    write_parts(data, staging / FIRST_STAGE_DIR)
+    return cache.embedded
 
 
 def _indexed_hashes(index_dir: Path) -> dict[str, str]:
@@ -128,11 +170,14 @@ def build(
     gate: Gate | None = None,
     lock_timeout_s: float = 10.0,
     index_type: str = "flat",
+    first_stage: Embedder | None = None,
 ) -> BuildReport:
     """Build (or update) the index in ``index_dir`` from ``source_dir``.
 
     Unchanged documents keep their vectors; ``full`` re-embeds everything. With ``strict``,
-    any skipped file or duplicate refuses the build and the current index stays.
+    any skipped file or duplicate refuses the build and the current index stays. With
+    ``first_stage``, the same chunks are also embedded with that (fast) model into the
+    ``first-stage`` folder the cascade answers from first.
     """
     if not source_dir.is_dir():
         raise NoDocumentsError(f"The source folder {source_dir} does not exist.")
@@ -178,6 +223,10 @@ def build(
         )
         staging = stage_index(data, index_dir)
         try:
+            if first_stage is not None:
+                report.first_stage_embedded = _stage_first(
+                    first_stage, loaded.documents, index_dir, staging, data, full
+                )
             if gate is not None:
                 gate(data, previous)
             swap_in(staging, index_dir)

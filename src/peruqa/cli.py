@@ -86,6 +86,8 @@ def _echo_build_report(report: Any, index_dir: Path) -> None:
         f"{report.sentences} sentences with {report.model} in {report.seconds:.1f} s "
         f"({report.embedded} texts embedded, {report.reused} reused) -> {index_dir}"
     )
+    if report.first_stage_embedded is not None:
+        click.echo(f"First stage for the cascade: {report.first_stage_embedded} texts embedded.")
 
 
 @main.group("index", cls=_Group, invoke_without_command=True)
@@ -126,8 +128,9 @@ def index_command(
     from peruqa.quality_gate import EvalGate
 
     settings = _settings(source_dir=source_dir, index_dir=index_dir, model=model)
+    first_model = settings.cascade_model
     if if_stale:
-        reason = stale_reason(settings.index_dir, settings.source_dir, settings.model)
+        reason = stale_reason(settings.index_dir, settings.source_dir, settings.model, first_model)
         if reason is None:
             click.echo(f"Index in {settings.index_dir} is up to date.")
             return
@@ -149,6 +152,7 @@ def index_command(
             gate=gate,
             lock_timeout_s=settings.index_lock_timeout_s,
             index_type=settings.index_type,
+            first_stage=make_embedder(first_model, threads=2) if first_model else None,
         )
     finally:
         progress.close()

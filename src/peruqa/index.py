@@ -37,6 +37,8 @@ from peruqa.vector_cache import Progress as Progress
 from peruqa.vector_cache import VectorCache
 
 MANIFEST = "manifest.json"
+# The fast model's index for the cascade lives inside the main one, so both swap together.
+FIRST_STAGE_DIR = "first-stage"
 FORMAT_VERSION = 2
 _STAGING_PREFIX = "-new-"
 _RETIRED_PREFIX = "-old-"
@@ -203,24 +205,28 @@ def stage_index(data: IndexData, index_dir: Path) -> Path:
     try:
         # mkdtemp makes the folder private; a server running as another user must read it.
         staging.chmod(0o755)
-        faiss.write_index(data.faiss_index, str(staging / "chunks.faiss"))
-        chunk_vectors = data.chunk_vectors
-        if chunk_vectors is None:
-            chunk_vectors = data.faiss_index.reconstruct_n(0, data.faiss_index.ntotal)
-        np.save(staging / "chunk_vectors.npy", chunk_vectors)
-        np.save(staging / "sentences.npy", data.sentence_vectors)
-        lines = "".join(
-            json.dumps(asdict(chunk), ensure_ascii=False) + "\n" for chunk in data.chunks
-        )
-        _write_synced(staging / "chunks.jsonl", lines)
-        documents = [asdict(document) for document in data.documents.values()]
-        _write_synced(staging / "documents.json", json.dumps(documents, ensure_ascii=False))
-        # The manifest goes last: its presence marks a complete index.
-        _write_synced(staging / MANIFEST, json.dumps(asdict(data.manifest), indent=2) + "\n")
+        write_parts(data, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
+
+
+def write_parts(data: IndexData, staging: Path) -> None:
+    """Write every file of an index into ``staging`` (an existing or new folder)."""
+    staging.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(data.faiss_index, str(staging / "chunks.faiss"))
+    chunk_vectors = data.chunk_vectors
+    if chunk_vectors is None:
+        chunk_vectors = data.faiss_index.reconstruct_n(0, data.faiss_index.ntotal)
+    np.save(staging / "chunk_vectors.npy", chunk_vectors)
+    np.save(staging / "sentences.npy", data.sentence_vectors)
+    lines = "".join(json.dumps(asdict(chunk), ensure_ascii=False) + "\n" for chunk in data.chunks)
+    _write_synced(staging / "chunks.jsonl", lines)
+    documents = [asdict(document) for document in data.documents.values()]
+    _write_synced(staging / "documents.json", json.dumps(documents, ensure_ascii=False))
+    # The manifest goes last: its presence marks a complete index.
+    _write_synced(staging / MANIFEST, json.dumps(asdict(data.manifest), indent=2) + "\n")
 
 
 def swap_in(staging: Path, index_dir: Path) -> None:

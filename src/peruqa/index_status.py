@@ -7,7 +7,7 @@ from pathlib import Path
 
 from peruqa.documents import scan_sources
 from peruqa.errors import IndexCorruptError, IndexMissingError
-from peruqa.index import FORMAT_VERSION, Manifest, load_index, read_manifest
+from peruqa.index import FIRST_STAGE_DIR, FORMAT_VERSION, Manifest, load_index, read_manifest
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,10 @@ def source_changes(manifest: Manifest, source_dir: Path) -> SourceChanges:
     )
 
 
-def stale_reason(index_dir: Path, source_dir: Path, model: str) -> str | None:
-    """Why the index needs rebuilding, or None when it matches the sources and the model."""
+def stale_reason(
+    index_dir: Path, source_dir: Path, model: str, first_stage_model: str | None = None
+) -> str | None:
+    """Why the index needs rebuilding, or None when it matches the sources and the models."""
     try:
         manifest = read_manifest(index_dir)
     except (IndexMissingError, IndexCorruptError) as exc:
@@ -70,6 +72,13 @@ def stale_reason(index_dir: Path, source_dir: Path, model: str) -> str | None:
         return f"it was built with '{manifest.model}', not '{model}'"
     if manifest.format != FORMAT_VERSION:
         return "its format is out of date"
+    if first_stage_model:
+        try:
+            first = read_manifest(index_dir / FIRST_STAGE_DIR)
+        except (IndexMissingError, IndexCorruptError):
+            return f"it has no first-stage index for '{first_stage_model}'"
+        if first.model != first_stage_model or first.build_id == "":
+            return f"its first stage was built with '{first.model}', not '{first_stage_model}'"
     return source_changes(manifest, source_dir).describe()
 
 

@@ -6,6 +6,7 @@ serves (see ``reload``): each request reads one consistent snapshot.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -15,9 +16,11 @@ from peruqa.answer import Answer, Answerer
 from peruqa.confidence import load_calibration
 from peruqa.config import Settings
 from peruqa.embedding import Embedder, make_embedder
-from peruqa.errors import InvalidQuestionError
-from peruqa.index import IndexData, load_index
+from peruqa.errors import InvalidQuestionError, PeruQAError
+from peruqa.index import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.retrieve import Retriever
+
+log = logging.getLogger("peruqa.service")
 
 
 @dataclass(frozen=True)
@@ -28,17 +31,45 @@ class Timings:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Stage:
     data: IndexData
     retriever: Retriever
     answerer: Answerer
 
+    def answer(self, question: str, top_k: int) -> tuple[Answer, Timings]:
+        started = time.perf_counter()
+        query = self.retriever.make_query(question)
+        embedded = time.perf_counter()
+        retrieval = self.retriever.search_query(query, top_k)
+        searched = time.perf_counter()
+        answer = self.answerer.answer(retrieval)
+        done = time.perf_counter()
+        timings = Timings(
+            (embedded - started) * 1000, (searched - embedded) * 1000, (done - searched) * 1000
+        )
+        return answer, timings
+
+
+@dataclass(frozen=True)
+class Snapshot(Stage):
+    # The cascade's fast stage, when the index has one: it answers first and the main
+    # stage (this snapshot itself) is asked only when it is unsure.
+    first_stage: Stage | None = None
+
 
 class QAService:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        first_stage_embedder: Embedder | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.model, settings.threads)
+        # Made on first use: an index without a first stage never loads the fast model.
+        self._first_embedder = first_stage_embedder
         self._snapshot: Snapshot | None = None
+        self.last_stage: str | None = None  # "first" or "main": who answered the last question
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
         self.last_timings: Timings | None = None
@@ -48,14 +79,35 @@ class QAService:
     def load(self) -> None:
         """Load (or reload) the index from disk; the old one serves until the new is ready."""
         data = load_index(self.settings.index_dir, self.embedder.name)
-        self.use_index(data)
+        self.use_index(data, self._load_first_stage())
 
-    def use_index(self, data: IndexData) -> None:
-        retriever = Retriever(data, self.embedder, self.settings.lexical_weight)
+    def _load_first_stage(self) -> IndexData | None:
+        name = self.settings.cascade_model
+        folder = self.settings.index_dir / FIRST_STAGE_DIR
+        if name is None or not (folder / MANIFEST).is_file():
+            return None
+        try:
+            if self._first_embedder is None:
+                self._first_embedder = make_embedder(name, self.settings.threads)
+            return load_index(folder, self._first_embedder.name)
+        except PeruQAError as error:
+            # The main model can answer everything alone; a broken first stage only costs time.
+            log.warning("Cascade off, first stage not loaded: %s", error.message)
+            return None
+
+    def _stage(self, data: IndexData, embedder: Embedder, threshold: float | None) -> Stage:
+        retriever = Retriever(data, embedder, self.settings.lexical_weight)
         calibration = load_calibration(data.manifest.model)
-        answerer = Answerer(data, retriever.lexical, calibration, self.settings.abstain_threshold)
+        return Stage(data, retriever, Answerer(data, retriever.lexical, calibration, threshold))
+
+    def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
+        main = self._stage(data, self.embedder, self.settings.abstain_threshold)
+        first = None
+        if first_stage is not None and self._first_embedder is not None:
+            # The first stage never declines by itself: when unsure it hands over.
+            first = self._stage(first_stage, self._first_embedder, 0.0)
         with self._lock:
-            self._snapshot = Snapshot(data, retriever, answerer)
+            self._snapshot = Snapshot(main.data, main.retriever, main.answerer, first)
             self._cache.clear()
 
     @property
@@ -98,16 +150,14 @@ class QAService:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
             return replace(cached, question=cleaned)
         snapshot = self.snapshot
-        started = time.perf_counter()
-        query = snapshot.retriever.make_query(cleaned)
-        embedded = time.perf_counter()
-        retrieval = snapshot.retriever.search_query(query, k)
-        searched = time.perf_counter()
-        answer = snapshot.answerer.answer(retrieval)
-        done = time.perf_counter()
-        self.last_timings = Timings(
-            (embedded - started) * 1000, (searched - embedded) * 1000, (done - searched) * 1000
-        )
+        answer = None
+        if snapshot.first_stage is not None:
+            first, self.last_timings = snapshot.first_stage.answer(cleaned, k)
+            if first.confidence >= self.settings.escalate_below:
+                answer, self.last_stage = first, "first"
+        if answer is None:
+            answer, self.last_timings = snapshot.answer(cleaned, k)
+            self.last_stage = "main"
         if self.settings.cache_size:
             with self._lock:
                 self._cache[key] = answer
