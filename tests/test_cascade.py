@@ -101,3 +101,13 @@ def test_first_stage_setting_can_be_switched_off(settings: Settings) -> None:
         assert Settings(first_stage_model=value).first_stage_model is None
     # The same model as the main one is no cascade at all.
     assert settings.model_copy(update={"first_stage_model": "fake"}).cascade_model is None
+
+
+def test_health_names_the_first_stage(cascade_settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from peruqa.web import create_app
+
+    app = create_app(cascade_settings, FakeEmbedder(), FastEmbedder())
+    with TestClient(app) as client:
+        assert client.get("/health").json()["first_stage_model"] == "fake-fast"

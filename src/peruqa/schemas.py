@@ -86,6 +86,7 @@ class HealthResponse(BaseModel):
     model: str
     built_at: str | None
     message: str | None = None
+    first_stage_model: str | None = None  # the cascade's fast model, when it is on
 
 
 def to_response(answer: Answer) -> AskResponse:

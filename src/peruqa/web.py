@@ -87,9 +87,13 @@ def _validation_message(exc: RequestValidationError) -> str:
     )
 
 
-def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    first_stage_embedder: Embedder | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
-    service = QAService(settings, embedder)
+    service = QAService(settings, embedder, first_stage_embedder)
     try:
         service.load()
     except PeruQAError as error:
@@ -226,6 +230,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             chunks=manifest.chunks,
             model=manifest.model,
             built_at=manifest.built_at,
+            first_stage_model=(
+                snapshot.first_stage.data.manifest.model if snapshot.first_stage else None
+            ),
         )
 
     app.state.feedback = feedback = FeedbackStore.in_folder(settings.data_dir)
