@@ -251,3 +251,9 @@ def test_unexpected_error_is_a_plain_500_with_security_headers(settings: Setting
     assert "secret" not in response.text and "Traceback" not in response.text
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_feedback_shares_the_visitor_budget(limited: TestClient) -> None:
+    body = {"question": "q", "answer": "a", "helpful": True}
+    statuses = [limited.post("/feedback", json=body).status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]

@@ -232,7 +232,8 @@ class RateLimitMiddleware:
         per_minute: float,
         burst: int,
         api_keys: Sequence[str] = (),
-        paths: Sequence[str] = ("/", "/ask"),
+        # Every path that does work or writes for a visitor shares one budget per client.
+        paths: Sequence[str] = ("/", "/ask", "/feedback", "/feedback/form"),
     ) -> None:
         self.app = app
         self.enabled = per_minute > 0
