@@ -142,3 +142,17 @@ def test_hnsw_index_finds_the_same_passages_as_flat(tmp_path: Path, corpus_dir: 
     _, flat_ids = flat_data.faiss_index.search(query, 3)
     _, hnsw_ids = hnsw_data.faiss_index.search(query, 3)
     assert flat_ids[0].tolist() == hnsw_ids[0].tolist()
+
+
+def test_index_split_by_older_chunking_rules_is_rebuilt_in_full(settings: Settings) -> None:
+    import json
+
+    manifest_path = settings.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["chunker"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    reason = stale_reason(settings.index_dir, settings.source_dir, "fake")
+    assert reason is not None and "chunking rules" in reason
+    report = build(settings.source_dir, settings.index_dir, FakeEmbedder())
+    assert report.full_rebuild is not None and "chunking rules" in report.full_rebuild
+    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None

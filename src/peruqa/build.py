@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peruqa.chunking import CHUNKER_VERSION
 from peruqa.documents import (
     DEFAULT_MAX_FILE_MB,
     Document,
@@ -84,6 +85,8 @@ def _previous_index(
         return None, f"the model changed ({before} -> {after})"
     if (manifest.chunk_max_chars, manifest.chunk_overlap) != (chunk_max_chars, overlap):
         return None, "the chunking settings changed"
+    if manifest.chunker != CHUNKER_VERSION:
+        return None, "the chunking rules changed"
     try:
         return load_index(index_dir, embedder.name), None
     except PeruQAError as error:

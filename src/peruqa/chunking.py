@@ -25,6 +25,8 @@ _ABBREVIATIONS = {
     "mz", "urb", "av", "jr", "sr", "sra", "dra", "ing", "lic", "art", "inc", "ltd", "co",
     "fig", "p", "pp", "vol", "ed", "eds", "u.s", "u.k", "a.m", "p.m",
 }  # fmt: skip
+# Bump when the splitting rules change: indexes built by older rules are then rebuilt.
+CHUNKER_VERSION = 2
 _HEADING_MAX_WORDS = 10
 _FRAGMENT_MAX_WORDS = 6
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from peruqa import __version__
 from peruqa.ann import make_faiss_index
-from peruqa.chunking import Chunk, Sentence, chunk_document
+from peruqa.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
 from peruqa.documents import Document
 from peruqa.embedding import Embedder
 from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
@@ -63,6 +63,7 @@ class Manifest:
     # Changes with every build; a reader compares it before and after loading.
     build_id: str = ""
     index_type: str = "flat"
+    chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
 
 
 @dataclass
@@ -173,6 +174,7 @@ def build_index_data(
         problems=dict(problems or {}),
         build_id=uuid.uuid4().hex,
         index_type=index_type,
+        chunker=CHUNKER_VERSION,
     )
     return IndexData(
         manifest,

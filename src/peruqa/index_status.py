@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peruqa.chunking import CHUNKER_VERSION
 from peruqa.documents import scan_sources
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.index import FIRST_STAGE_DIR, FORMAT_VERSION, Manifest, load_index, read_manifest
@@ -72,6 +73,8 @@ def stale_reason(
         return f"it was built with '{manifest.model}', not '{model}'"
     if manifest.format != FORMAT_VERSION:
         return "its format is out of date"
+    if manifest.chunker != CHUNKER_VERSION:
+        return "it was split by older chunking rules"
     if first_stage_model:
         try:
             first = read_manifest(index_dir / FIRST_STAGE_DIR)
