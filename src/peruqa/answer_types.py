@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 
 from peruqa.language import fold
+from peruqa.lexical import terms
 
 
 class AnswerType(StrEnum):
@@ -94,6 +95,7 @@ _SPANS: dict[AnswerType, re.Pattern[str]] = {
 }
 # Capitals with an optional plural "s": IHL, VRAEM, CSOs.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}(?=s?\b)")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 _PERCENT = re.compile(r"%|per ?cent|por ciento", re.IGNORECASE)
 
@@ -152,6 +154,7 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
     pattern = _SPANS.get(answer_type)
     if pattern is None:
         return None
+    spans = []
     for match in pattern.finditer(sentence):
         phrase = match.group().strip(" ,.;:")
         if not phrase or re.search(rf"\b{re.escape(fold(phrase))}\b", folded_question):
@@ -162,8 +165,23 @@ def answer_span(sentence: str, question: str, answer_type: AnswerType) -> tuple[
         if answer_type is AnswerType.NUMBER and (_YEAR.match(phrase) or _PERCENT.search(phrase)):
             continue
         start = match.start() + match.group().index(phrase)
-        return start, start + len(phrase)
-    return None
+        spans.append((start, start + len(phrase)))
+    return _nearest_to_question(spans, sentence, question)
+
+
+def _nearest_to_question(
+    spans: list[tuple[int, int]], sentence: str, question: str
+) -> tuple[int, int] | None:
+    """Of several candidate phrases, the one closest to the words the question uses:
+    in "some 20 organisations ... thousands of women who were forcibly sterilised",
+    "How many women were sterilised?" asks for "thousands"."""
+    if len(spans) < 2:
+        return spans[0] if spans else None
+    wanted = set(terms(question))
+    anchors = [m.start() for m in _WORD.finditer(sentence) if set(terms(m.group())) & wanted]
+    if not anchors:
+        return spans[0]
+    return min(spans, key=lambda span: min(abs(span[0] - a) for a in anchors))
 
 
 _JOINERS = {"of", "the", "and", "for", "on", "de", "la", "las", "los", "del", "y", "para", "en"}

@@ -68,12 +68,15 @@ FEATURES = (
 )
 
 
-def missing_terms(question: str, best: Candidate, known: Mapping[str, int]) -> tuple[int, int]:
+def missing_terms(
+    question: str, best: Candidate, known: Mapping[str, int], same_language: bool
+) -> tuple[int, int]:
     """Names, and numbers, of the question that the chosen sentence does not mention.
 
     "How many people went missing in Bolivia?" answered with a sentence about Peru is a near
-    miss, and so is "... in 2015?" answered with this year's figure. Names count only when
-    the library knows them (a Spanish name for an English one is not evidence).
+    miss, and so is "... in 2015?" answered with this year's figure, or "What is the GDP
+    of Peru?" answered from a library that never says GDP. Across languages a name the
+    library doesn't know may just be translated (CICR for ICRC), so only known ones count.
     """
     context = f"{best.passage.document.title} {best.sentence.heading} {best.sentence.text}"
     present = set(terms(context))
@@ -83,7 +86,7 @@ def missing_terms(question: str, best: Candidate, known: Mapping[str, int]) -> t
             continue
         if term[0].isdigit():
             numbers += 1
-        elif term in known:
+        elif same_language or term in known:
             names += 1
     return names, numbers
 
@@ -112,7 +115,7 @@ def confidence_features(
         typed,
         unknown,
         best.passage.dense,
-        *missing_terms(query.text, best, known),
+        *missing_terms(query.text, best, known, same_language=not cross),
         best.similarity,
         query.known_fraction,
         cross,
