@@ -252,3 +252,12 @@ def test_highlight_is_not_the_question_own_number(service: QAService) -> None:
 def test_answer_span_finds_a_translated_expansion() -> None:
     sentence = "The rate was recorded by the Peruvian prison service (INPE) in 2023."
     assert span_text(sentence, "What is INPE?", AnswerType.EXPANSION) == "Peruvian prison service"
+
+
+def test_answer_span_takes_the_number_nearest_the_question_words() -> None:
+    sentence = (
+        "We supported some 20 organisations, and justice for the thousands of women "
+        "who were forcibly sterilised."
+    )
+    question = "How many women were forcibly sterilised?"
+    assert span_text(sentence, question, AnswerType.NUMBER) == "thousands"
