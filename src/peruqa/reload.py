@@ -79,7 +79,7 @@ class IndexWatcher:
             stamp = self._stamp()
             if stamp is None or stamp == self._seen:
                 return
-            snapshot = self.service._snapshot
+            snapshot = self.service.current
             manifest = read_manifest(self.service.settings.index_dir)
             if snapshot is None or snapshot.data.manifest.build_id != manifest.build_id:
                 self.service.load()

@@ -123,6 +123,11 @@ class QAService:
     def loaded(self) -> bool:
         return self._snapshot is not None
 
+    @property
+    def current(self) -> Snapshot | None:
+        """The index being served, without loading one when there is none."""
+        return self._snapshot
+
     # -- questions -------------------------------------------------------------------
 
     def validate(self, question: str) -> str:

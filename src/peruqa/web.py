@@ -211,7 +211,7 @@ def create_app(
 
     @app.get("/health", response_model=HealthResponse)
     def health() -> HealthResponse:
-        snapshot = service._snapshot
+        snapshot = service.current
         if snapshot is None:
             return HealthResponse(
                 status="degraded",
