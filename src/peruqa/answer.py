@@ -102,7 +102,7 @@ class Answerer:
                 answer_type=wanted.value,
             )
         best = ranked[0]
-        quoted = self._quoted_sentences(best)
+        quoted = quoted_sentences(best)
         text = " ".join(s.text for s in quoted)
         highlight = None
         offset = 0
@@ -126,23 +126,23 @@ class Answerer:
             answer_type=wanted.value,
         )
 
-    @staticmethod
-    def _quoted_sentences(best: Candidate) -> list[Sentence]:
-        """The best sentence, with the label or lead-in line that gives it its meaning."""
-        sentences = list(best.passage.chunk.sentences)
-        position = sentences.index(best.sentence)
-        before = sentences[:position]
-        after = sentences[position + 1 :]
-        heading = best.sentence.heading
-        # "With our partner DEMUS, we have:" + a bullet; "Media contact" + a bare name.
-        if heading.endswith(":") or len(best.sentence.text.split()) <= _SHORT_ANSWER_WORDS:
-            lead = next((s for s in reversed(before) if s.text == heading), None)
-            if lead is not None:
-                return [lead, best.sentence]
-        # A label line on its own says nothing; quote the line it labels.
-        if best.label and after and after[0].heading == best.sentence.text:
-            return [best.sentence, after[0]]
-        return [best.sentence]
+
+def quoted_sentences(best: Candidate) -> list[Sentence]:
+    """The best sentence, with the label or lead-in line that gives it its meaning."""
+    sentences = list(best.passage.chunk.sentences)
+    position = sentences.index(best.sentence)
+    before = sentences[:position]
+    after = sentences[position + 1 :]
+    heading = best.sentence.heading
+    # "With our partner DEMUS, we have:" + a bullet; "Media contact" + a bare name.
+    if heading.endswith(":") or len(best.sentence.text.split()) <= _SHORT_ANSWER_WORDS:
+        lead = next((s for s in reversed(before) if s.text == heading), None)
+        if lead is not None:
+            return [lead, best.sentence]
+    # A label line on its own says nothing; quote the line it labels.
+    if best.label and after and after[0].heading == best.sentence.text:
+        return [best.sentence, after[0]]
+    return [best.sentence]
 
 
 def _citation(passage: Passage, quoted: list[Sentence] | None = None) -> Citation:

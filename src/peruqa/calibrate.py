@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from peruqa.answer import Answerer
+from peruqa.answer import quoted_sentences
 from peruqa.answer_types import AnswerType
 from peruqa.candidates import Candidate, rank_candidates
 from peruqa.confidence import CALIBRATION_FILE, FEATURES, confidence_features
@@ -41,7 +41,7 @@ class Case:
 
 
 def _holds(candidate: Candidate, expected: str | None) -> bool:
-    quoted = " ".join(s.text for s in Answerer._quoted_sentences(candidate))
+    quoted = " ".join(s.text for s in quoted_sentences(candidate))
     return bool(expected) and fold(str(expected)) in fold(quoted)
 
 

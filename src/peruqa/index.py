@@ -119,18 +119,29 @@ def _sentence_rows(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
     return rows
 
 
+def _chunk_texts(chunks: Sequence[Chunk], documents: dict[str, Document]) -> list[str]:
+    return [chunk_embedding_text(documents[chunk.doc_id], chunk) for chunk in chunks]
+
+
+def _sentence_texts(
+    chunks: Sequence[Chunk], documents: dict[str, Document], rows: dict[tuple[str, int], int]
+) -> list[str]:
+    """The embedded text of each distinct sentence, in row order."""
+    texts = [""] * len(rows)
+    for chunk in chunks:
+        for sentence in chunk.sentences:
+            text = sentence_embedding_text(documents[chunk.doc_id], sentence)
+            texts[rows[(chunk.doc_id, sentence.start)]] = text
+    return texts
+
+
 def vector_cache_from(data: IndexData) -> VectorCache:
     """Every text the index embedded, with its vector, for reuse by the next build."""
     cache = VectorCache(data.manifest.dim)
     if data.chunk_vectors is not None:
-        texts = [chunk_embedding_text(data.documents[c.doc_id], c) for c in data.chunks]
-        cache.add(texts, data.chunk_vectors)
-    sentence_texts = [""] * len(data.sentence_rows)
-    for chunk in data.chunks:
-        for sentence in chunk.sentences:
-            row = data.sentence_rows[(chunk.doc_id, sentence.start)]
-            sentence_texts[row] = sentence_embedding_text(data.documents[chunk.doc_id], sentence)
-    cache.add(sentence_texts, data.sentence_vectors)
+        cache.add(_chunk_texts(data.chunks, data.documents), data.chunk_vectors)
+    texts = _sentence_texts(data.chunks, data.documents, data.sentence_rows)
+    cache.add(texts, data.sentence_vectors)
     return cache
 
 
@@ -152,12 +163,8 @@ def build_index_data(
     for document in documents:
         chunks.extend(chunk_document(document, chunk_max_chars, overlap))
     rows = _sentence_rows(chunks)
-    sentence_texts = [""] * len(rows)
-    for chunk in chunks:
-        for sentence in chunk.sentences:
-            text = sentence_embedding_text(by_id[chunk.doc_id], sentence)
-            sentence_texts[rows[(chunk.doc_id, sentence.start)]] = text
-    chunk_texts = [chunk_embedding_text(by_id[chunk.doc_id], chunk) for chunk in chunks]
+    sentence_texts = _sentence_texts(chunks, by_id, rows)
+    chunk_texts = _chunk_texts(chunks, by_id)
     cache.embed_missing(embedder, chunk_texts + sentence_texts, progress)
     chunk_vectors = cache.lookup(chunk_texts)
     manifest = Manifest(
