@@ -163,7 +163,7 @@ class InProcess:
 
 def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
     from peruqa.config import get_settings
-    from peruqa.service import QAService
+    from peruqa.qa.service import QAService
 
     out("== In process (QAService, default settings, 1 inference thread) ==")
     started = time.perf_counter()
@@ -509,7 +509,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def bench_search(sizes: list[int], uniform_size: int) -> None:
-    from peruqa.ann import make_faiss_index
+    from peruqa.index.ann import make_faiss_index
 
     dim = 384
     m, ef_construction = 32, 64

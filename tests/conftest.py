@@ -15,11 +15,11 @@ import uvicorn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from peruqa.build import build
 from peruqa.config import Settings, get_settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.service import QAService
-from peruqa.web import create_app
+from peruqa.index.build import build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.qa.service import QAService
+from peruqa.web.app import create_app
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -1,11 +1,11 @@
 import pytest
 
-from peruqa.answer import Answer
-from peruqa.answer_types import AnswerType, answer_span, question_type
 from peruqa.errors import InvalidQuestionError
-from peruqa.i18n import message
-from peruqa.lexical import terms
-from peruqa.service import QAService
+from peruqa.qa.answer_types import AnswerType, answer_span, question_type
+from peruqa.qa.answering import Answer
+from peruqa.qa.service import QAService
+from peruqa.text.i18n import message
+from peruqa.text.lexical import terms
 
 # Questions about the conftest corpus, with a word or number their answer must hold.
 ANSWERABLE = [

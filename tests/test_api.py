@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from peruqa.config import Settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.web import create_app
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.app import create_app
 
 QUESTION = "When did the agency open an office in Cusco?"
 CITATION_FIELDS = {"title", "publisher", "source", "chunk_id", "text", "score", "start", "end"}

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from peruqa.build import build
 from peruqa.config import Settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.index import FIRST_STAGE_DIR, read_manifest
-from peruqa.index_status import stale_reason
-from peruqa.service import QAService
+from peruqa.index.build import build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.status import stale_reason
+from peruqa.index.store import FIRST_STAGE_DIR, read_manifest
+from peruqa.qa.service import QAService
 
 QUESTION = "When did the agency open an office in Cusco?"
 
@@ -106,7 +106,7 @@ def test_first_stage_setting_can_be_switched_off(settings: Settings) -> None:
 def test_health_names_the_first_stage(cascade_settings: Settings) -> None:
     from fastapi.testclient import TestClient
 
-    from peruqa.web import create_app
+    from peruqa.web.app import create_app
 
     app = create_app(cascade_settings, FakeEmbedder(), FastEmbedder())
     with TestClient(app) as client:

@@ -1,7 +1,7 @@
 import itertools
 
-from peruqa.chunking import chunk_document, split_sentences
-from peruqa.documents import Document
+from peruqa.ingest.chunking import chunk_document, split_sentences
+from peruqa.ingest.documents import Document
 
 TEXT = """Our work
 

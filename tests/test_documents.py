@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from peruqa.documents import load_documents, read_document
+from peruqa.ingest.documents import load_documents, read_document
 
 
 def write(folder: Path, name: str, text: str) -> Path:

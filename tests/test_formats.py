@@ -8,12 +8,12 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from peruqa.build import build
 from peruqa.config import get_settings
-from peruqa.documents import load_documents, read_document
-from peruqa.embedding import FakeEmbedder
-from peruqa.readers import ReadError
-from peruqa.service import QAService
+from peruqa.index.build import build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.ingest.documents import load_documents, read_document
+from peruqa.ingest.readers import ReadError
+from peruqa.qa.service import QAService
 
 PAGE_ONE = (
     "The Andean Water Trust installed rainwater tanks in Puno. The tanks serve families who "

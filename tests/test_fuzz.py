@@ -18,10 +18,10 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from conftest import write_corpus
-from peruqa.build import build
 from peruqa.config import Settings, get_settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.web import create_app
+from peruqa.index.build import build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.app import create_app
 
 FUZZ = hyp_settings(
     max_examples=120,

@@ -3,13 +3,13 @@ from pathlib import Path
 import pytest
 
 from peruqa import __version__
-from peruqa.build import build
 from peruqa.config import Settings
-from peruqa.documents import fingerprint
-from peruqa.embedding import FakeEmbedder
 from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from peruqa.index import load_index, read_manifest
-from peruqa.index_status import stale_reason
+from peruqa.index.build import build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.status import stale_reason
+from peruqa.index.store import load_index, read_manifest
+from peruqa.ingest.documents import fingerprint
 
 
 def test_build_then_load_round_trip(tmp_path: Path, corpus_dir: Path) -> None:

@@ -17,18 +17,18 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from conftest import free_port
-from peruqa.build import BuildReport, build
 from peruqa.cli import main
 from peruqa.config import Settings
-from peruqa.embedding import FakeEmbedder
 from peruqa.errors import BuildRefusedError, IndexBusyError
-from peruqa.index import load_index, read_manifest
-from peruqa.index_lock import build_lock
-from peruqa.index_status import index_status, stale_reason
-from peruqa.quality_gate import EvalGate
-from peruqa.reload import IndexWatcher
-from peruqa.service import QAService
-from peruqa.web import create_app
+from peruqa.index.build import BuildReport, build
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.lock import build_lock
+from peruqa.index.status import index_status, stale_reason
+from peruqa.index.store import load_index, read_manifest
+from peruqa.qa.service import QAService
+from peruqa.tools.quality_gate import EvalGate
+from peruqa.web.app import create_app
+from peruqa.web.reload import IndexWatcher
 
 
 class CountingEmbedder(FakeEmbedder):

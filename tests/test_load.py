@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from peruqa.config import Settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.web import create_app
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.app import create_app
 
 DURATION_S = 20.0
 CLIENTS = 8

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from peruqa.config import get_settings
-from peruqa.embedding import make_embedder
-from peruqa.language import fold
-from peruqa.service import QAService
+from peruqa.index.embedding import make_embedder
+from peruqa.qa.service import QAService
+from peruqa.text.language import fold
 
 pytestmark = pytest.mark.real_model
 
@@ -129,7 +129,7 @@ La directora del programa es Carmen Mamani.
 @pytest.fixture(scope="module")
 def spanish_library(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     """The real model over a small Spanish-language library built on the spot."""
-    from peruqa.build import build
+    from peruqa.index.build import build
 
     root = tmp_path_factory.mktemp("spanish")
     (root / "docs").mkdir()

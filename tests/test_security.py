@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from peruqa.config import Settings
-from peruqa.embedding import FakeEmbedder
-from peruqa.security import CONTENT_SECURITY_POLICY, TokenBuckets, key_matches, public_message
-from peruqa.web import create_app
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.app import create_app
+from peruqa.web.security import CONTENT_SECURITY_POLICY, TokenBuckets, key_matches, public_message
 
 QUESTION = {"question": "Since when has the Example Relief Agency worked in the Andes?"}
 

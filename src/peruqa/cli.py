@@ -122,10 +122,10 @@ def index_command(
     re-embedded). 'peruqa index status' shows what the index holds."""
     if ctx.invoked_subcommand is not None:
         return
-    from peruqa.build import build
-    from peruqa.embedding import make_embedder
-    from peruqa.index_status import stale_reason
-    from peruqa.quality_gate import EvalGate
+    from peruqa.index.build import build
+    from peruqa.index.embedding import make_embedder
+    from peruqa.index.status import stale_reason
+    from peruqa.tools.quality_gate import EvalGate
 
     settings = _settings(source_dir=source_dir, index_dir=index_dir, model=model)
     first_model = settings.cascade_model
@@ -168,7 +168,7 @@ def index_command(
 @_index_option
 def index_status_command(source_dir: Path | None, index_dir: Path | None) -> None:
     """List the indexed documents and the source files that differ from the index."""
-    from peruqa.index_status import index_status
+    from peruqa.index.status import index_status
 
     settings = _settings(source_dir=source_dir, index_dir=index_dir)
     status = index_status(settings.index_dir, settings.source_dir)
@@ -228,7 +228,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, workers: i
 
     import uvicorn
 
-    from peruqa.web import create_app
+    from peruqa.web.app import create_app
 
     settings = _settings(host=host, port=port, index_dir=index_dir)
     click.echo(f"PeruQA on http://{settings.host}:{settings.port}")
@@ -239,7 +239,7 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, workers: i
         from uvicorn.supervisors import Multiprocess
 
         config = uvicorn.Config(
-            "peruqa.web:app_from_env",
+            "peruqa.web.app:app_from_env",
             factory=True,
             workers=workers,
             host=settings.host,
@@ -259,8 +259,8 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, workers: i
 @_index_option
 def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
     """Answer one question."""
-    from peruqa.schemas import to_response
-    from peruqa.service import QAService
+    from peruqa.qa.service import QAService
+    from peruqa.web.schemas import to_response
 
     service = QAService(_settings(index_dir=index_dir))
     answer = service.ask(question, top_k)
@@ -284,8 +284,8 @@ def eval_command(
     path: Path, top_k: int, verbose: bool, as_json: bool, index_dir: Path | None
 ) -> None:
     """Score the bot on a JSONL file of questions (see ../shared/eval/seed_qa.jsonl)."""
-    from peruqa.evaluate import evaluate, failures, load_items, summarise
-    from peruqa.service import QAService
+    from peruqa.qa.service import QAService
+    from peruqa.tools.evaluate import evaluate, failures, load_items, summarise
 
     items = load_items(path)
     service = QAService(_settings(index_dir=index_dir))
@@ -329,7 +329,7 @@ def feedback_group() -> None:
 )
 def feedback_export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
     """Export all feedback as CSV or JSON lines, oldest first."""
-    from peruqa.feedback import FeedbackStore
+    from peruqa.web.feedback import FeedbackStore
 
     store = FeedbackStore.in_folder(_settings(data_dir=data_dir).data_dir)
     count = len(store.list())

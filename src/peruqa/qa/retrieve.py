@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from peruqa.chunking import Chunk
-from peruqa.documents import Document
-from peruqa.embedding import Embedder
-from peruqa.index import IndexData
-from peruqa.lexical import LexicalIndex, terms
+from peruqa.index.embedding import Embedder
+from peruqa.index.store import IndexData
+from peruqa.ingest.chunking import Chunk
+from peruqa.ingest.documents import Document
+from peruqa.text.lexical import LexicalIndex, terms
 
 # Candidates taken from each side before fusion; enough for the top 20 after re-scoring.
 _CANDIDATES = 50

@@ -13,17 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peruqa.chunking import CHUNKER_VERSION
-from peruqa.documents import (
-    DEFAULT_MAX_FILE_MB,
-    Document,
-    Duplicate,
-    SkippedFile,
-    load_documents,
-)
-from peruqa.embedding import Embedder
 from peruqa.errors import BuildRefusedError, NoDocumentsError, PeruQAError
-from peruqa.index import (
+from peruqa.index.embedding import Embedder
+from peruqa.index.lock import build_lock
+from peruqa.index.store import (
     FIRST_STAGE_DIR,
     FORMAT_VERSION,
     IndexData,
@@ -37,8 +30,15 @@ from peruqa.index import (
     vector_cache_from,
     write_parts,
 )
-from peruqa.index_lock import build_lock
-from peruqa.vector_cache import VectorCache
+from peruqa.index.vector_cache import VectorCache
+from peruqa.ingest.chunking import CHUNKER_VERSION
+from peruqa.ingest.documents import (
+    DEFAULT_MAX_FILE_MB,
+    Document,
+    Duplicate,
+    SkippedFile,
+    load_documents,
+)
 
 # Called with (new index, current index or None) before the switch; raises to refuse it.
 Gate = Callable[[IndexData, IndexData | None], None]

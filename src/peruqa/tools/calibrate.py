@@ -1,6 +1,6 @@
 """Calibrate answer selection and abstention on a development question file.
 
-    python -m peruqa.calibrate eval/dev_qa.jsonl
+    python -m peruqa.tools.calibrate eval/dev_qa.jsonl
 
 Prints sentence-score weights (grid search: how often the top sentence holds the expected
 answer) and confidence weights (logistic regression: answer right vs. decline), to be copied
@@ -18,18 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from peruqa.answer import quoted_sentences
-from peruqa.answer_types import AnswerType
-from peruqa.candidates import Candidate, rank_candidates
-from peruqa.confidence import CALIBRATION_FILE, FEATURES, confidence_features
 from peruqa.config import get_settings
-from peruqa.documents import load_documents
-from peruqa.embedding import make_embedder
-from peruqa.evaluate import EvalItem, load_items
-from peruqa.index import build_index_data
-from peruqa.language import fold
-from peruqa.retrieve import Retrieval
-from peruqa.service import QAService
+from peruqa.index.embedding import make_embedder
+from peruqa.index.store import build_index_data
+from peruqa.ingest.documents import load_documents
+from peruqa.qa.answer_types import AnswerType
+from peruqa.qa.answering import quoted_sentences
+from peruqa.qa.candidates import Candidate, rank_candidates
+from peruqa.qa.decision import CALIBRATION_FILE, FEATURES, confidence_features
+from peruqa.qa.retrieve import Retrieval
+from peruqa.qa.service import QAService
+from peruqa.text.language import fold
+from peruqa.tools.evaluate import EvalItem, load_items
 
 
 @dataclass

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from peruqa.html_text import html_main_text
+from peruqa.ingest.html_text import html_main_text
 
 
 class ReadError(Exception):

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from peruqa.answer import Answer
 from peruqa.config import Settings
+from peruqa.qa.answering import Answer
 
-log = logging.getLogger("peruqa.querylog")
+log = logging.getLogger("peruqa.web.querylog")
 
 FILE_NAME = "queries.log"
 
@@ -28,7 +28,7 @@ class QueryLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A private logger object (not registered by name), so apps in one process with
         # different data folders never share a file; delay=True opens it on first write.
-        self._logger = logging.Logger(f"peruqa.querylog.{path}")
+        self._logger = logging.Logger(f"peruqa.web.querylog.{path}")
         self._logger.propagate = False
         self._logger.setLevel(logging.INFO)
         handler = RotatingFileHandler(

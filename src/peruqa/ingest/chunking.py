@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from peruqa.documents import Document
+from peruqa.ingest.documents import Document
 
 # A bullet or list marker at the start of a line is not part of the sentence.
 # Markdown heading marks count too: "# Title" is the sentence "Title".

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from peruqa.embedding import Embedder
+from peruqa.index.embedding import Embedder
 
 Progress = Callable[[int, int], None]
 _BATCH = 16

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from peruqa.language import fold
-from peruqa.lexical import terms
+from peruqa.text.language import fold
+from peruqa.text.lexical import terms
 
 
 class AnswerType(StrEnum):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from peruqa.answer import Answer
+from peruqa.qa.answering import Answer
 
 
 class AskRequest(BaseModel):
@@ -17,7 +17,7 @@ class AskRequest(BaseModel):
 
 
 class CitationOut(BaseModel):
-    # Built straight from peruqa.answer.Citation: the API fields are its fields.
+    # Built straight from peruqa.qa.answering.Citation: the API fields are its fields.
     model_config = ConfigDict(from_attributes=True)
 
     title: str

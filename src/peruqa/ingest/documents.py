@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from peruqa.language import detect_language, fold
-from peruqa.readers import READERS, ReadError
+from peruqa.ingest.readers import READERS, ReadError
+from peruqa.text.language import detect_language, fold
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)

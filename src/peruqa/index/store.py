@@ -26,15 +26,15 @@ import faiss
 import numpy as np
 
 from peruqa import __version__
-from peruqa.ann import make_faiss_index
-from peruqa.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
-from peruqa.documents import Document
-from peruqa.embedding import Embedder
 from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from peruqa.index.ann import make_faiss_index
+from peruqa.index.embedding import Embedder
 
 # Progress is re-exported: the CLI and build pass progress callbacks through this module.
-from peruqa.vector_cache import Progress as Progress
-from peruqa.vector_cache import VectorCache
+from peruqa.index.vector_cache import Progress as Progress
+from peruqa.index.vector_cache import VectorCache
+from peruqa.ingest.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
+from peruqa.ingest.documents import Document
 
 MANIFEST = "manifest.json"
 # The fast model's index for the cascade lives inside the main one, so both swap together.

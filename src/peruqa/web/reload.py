@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peruqa.errors import PeruQAError
-from peruqa.index import MANIFEST, read_manifest
-from peruqa.service import QAService
+from peruqa.index.store import MANIFEST, read_manifest
+from peruqa.qa.service import QAService
 
-log = logging.getLogger("peruqa.reload")
+log = logging.getLogger("peruqa.web.reload")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Score thresholds alone separate answerable from unanswerable questions poorly, s
 decision weighs the best sentence's score and lead over its rivals, key-term coverage,
 answer-type match, names or numbers of the question it lacks, and whether question and
 document are in different languages. The weights and threshold are fitted per model by
-``python -m peruqa.calibrate`` and stored in ``calibration.json`` beside this module.
+``python -m peruqa.tools.calibrate`` and stored in ``calibration.json`` beside this module.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from peruqa.answer_types import AnswerType
-from peruqa.candidates import Candidate
-from peruqa.language import detect_language
-from peruqa.lexical import name_terms, terms
-from peruqa.retrieve import Retrieval
+from peruqa.qa.answer_types import AnswerType
+from peruqa.qa.candidates import Candidate
+from peruqa.qa.retrieve import Retrieval
+from peruqa.text.language import detect_language
+from peruqa.text.lexical import name_terms, terms
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -29,7 +29,7 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 class Calibration:
     """Weights of the sentence score and of the answer confidence, and the decline threshold.
 
-    Fitted per embedding model by ``python -m peruqa.calibrate eval/dev_qa.jsonl ...`` on
+    Fitted per embedding model by ``python -m peruqa.tools.calibrate eval/dev_qa.jsonl ...`` on
     questions kept apart from the ones we report on (see README), and stored in
     ``calibration.json`` beside this module.
     """

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from peruqa.answer_types import AnswerType, answer_span, question_type
-from peruqa.chunking import Sentence
-from peruqa.index import IndexData
-from peruqa.language import detect_language
-from peruqa.lexical import LexicalIndex, name_terms, terms
-from peruqa.retrieve import Passage, Retrieval
+from peruqa.index.store import IndexData
+from peruqa.ingest.chunking import Sentence
+from peruqa.qa.answer_types import AnswerType, answer_span, question_type
+from peruqa.qa.retrieve import Passage, Retrieval
+from peruqa.text.language import detect_language
+from peruqa.text.lexical import LexicalIndex, name_terms, terms
 
 
 @dataclass(frozen=True)

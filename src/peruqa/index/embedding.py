@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from peruqa.errors import EmbedderUnavailableError
-from peruqa.language import fold, words
+from peruqa.text.language import fold, words
 
 
 class Embedder(Protocol):

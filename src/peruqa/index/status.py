@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from peruqa.chunking import CHUNKER_VERSION
-from peruqa.documents import scan_sources
 from peruqa.errors import IndexCorruptError, IndexMissingError
-from peruqa.index import FIRST_STAGE_DIR, FORMAT_VERSION, Manifest, load_index, read_manifest
+from peruqa.index.store import FIRST_STAGE_DIR, FORMAT_VERSION, Manifest, load_index, read_manifest
+from peruqa.ingest.chunking import CHUNKER_VERSION
+from peruqa.ingest.documents import scan_sources
 
 
 @dataclass(frozen=True)

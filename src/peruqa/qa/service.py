@@ -12,15 +12,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from peruqa.answer import Answer, Answerer
-from peruqa.confidence import load_calibration
 from peruqa.config import Settings
-from peruqa.embedding import Embedder, make_embedder
 from peruqa.errors import InvalidQuestionError, PeruQAError
-from peruqa.index import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
-from peruqa.retrieve import Retriever
+from peruqa.index.embedding import Embedder, make_embedder
+from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
+from peruqa.qa.answering import Answer, Answerer
+from peruqa.qa.decision import load_calibration
+from peruqa.qa.retrieve import Retriever
 
-log = logging.getLogger("peruqa.service")
+log = logging.getLogger("peruqa.qa.service")
 
 
 @dataclass(frozen=True)

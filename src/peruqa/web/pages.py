@@ -16,12 +16,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from peruqa.answer import Answer
 from peruqa.errors import DocumentNotFoundError, PeruQAError
-from peruqa.feedback import REASONS, FeedbackStore
-from peruqa.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
-from peruqa.security import public_message
-from peruqa.service import QAService
+from peruqa.qa.answering import Answer
+from peruqa.qa.service import QAService
+from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
+from peruqa.web.feedback import REASONS, FeedbackStore
+from peruqa.web.security import public_message
 
 # Earlier questions a no-JS visitor's thread carries in hidden fields (answers are cached).
 MAX_HISTORY = 5

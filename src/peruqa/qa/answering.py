@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peruqa.answer_types import AnswerType, answer_span
-from peruqa.candidates import Candidate, gather_candidates
-from peruqa.chunking import Sentence, offset_in_chunk
-from peruqa.confidence import Calibration, confidence
-from peruqa.i18n import message
-from peruqa.index import IndexData
-from peruqa.language import detect_language
-from peruqa.lexical import LexicalIndex
-from peruqa.retrieve import Passage, Retrieval
+from peruqa.index.store import IndexData
+from peruqa.ingest.chunking import Sentence, offset_in_chunk
+from peruqa.qa.answer_types import AnswerType, answer_span
+from peruqa.qa.candidates import Candidate, gather_candidates
+from peruqa.qa.decision import Calibration, confidence
+from peruqa.qa.retrieve import Passage, Retrieval
+from peruqa.text.i18n import message
+from peruqa.text.language import detect_language
+from peruqa.text.lexical import LexicalIndex
 
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
 

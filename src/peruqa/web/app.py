@@ -15,20 +15,21 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from peruqa.answer import Answer
 from peruqa.config import Settings, get_settings
-from peruqa.embedding import Embedder
 from peruqa.errors import (
     AnswerTimeoutError,
     DocumentNotFoundError,
     InvalidQuestionError,
     PeruQAError,
 )
-from peruqa.feedback import FeedbackStore, InvalidFeedbackError
-from peruqa.pages import pages_router
-from peruqa.querylog import make_query_log
-from peruqa.reload import IndexWatcher, IndexWatchMiddleware, admin_denial
-from peruqa.schemas import (
+from peruqa.index.embedding import Embedder
+from peruqa.qa.answering import Answer
+from peruqa.qa.service import QAService
+from peruqa.web.feedback import FeedbackStore, InvalidFeedbackError
+from peruqa.web.pages import pages_router
+from peruqa.web.querylog import make_query_log
+from peruqa.web.reload import IndexWatcher, IndexWatchMiddleware, admin_denial
+from peruqa.web.schemas import (
     AskRequest,
     AskResponse,
     ErrorResponse,
@@ -38,7 +39,7 @@ from peruqa.schemas import (
     error_body,
     to_response,
 )
-from peruqa.security import (
+from peruqa.web.security import (
     CONTENT_SECURITY_POLICY,
     SECURITY_HEADERS,
     BodySizeLimitMiddleware,
@@ -46,9 +47,8 @@ from peruqa.security import (
     SecurityHeadersMiddleware,
     public_message,
 )
-from peruqa.service import QAService
 
-log = logging.getLogger("peruqa.web")
+log = logging.getLogger("peruqa.web.app")
 
 _STATUS = {
     InvalidQuestionError: 422,
@@ -244,12 +244,12 @@ def create_app(
         )
         return FeedbackCreated(id=record.id)
 
-    # The chat page, the document view and the no-JavaScript forms (see peruqa.pages).
+    # The chat page, the document view and the no-JavaScript forms (see peruqa.web.pages).
     app.include_router(pages_router(templates, service, _log_query))
 
     return app
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory peruqa.web:app_from_env``."""
+    """Factory for ``uvicorn --factory peruqa.web.app:app_from_env``."""
     return create_app(get_settings())

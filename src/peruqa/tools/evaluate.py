@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peruqa.errors import EvalFileError
-from peruqa.language import fold
-from peruqa.service import QAService
+from peruqa.qa.service import QAService
+from peruqa.text.language import fold
 
 
 @dataclass(frozen=True)

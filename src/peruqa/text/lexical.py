@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
-from peruqa.language import fold, words
+from peruqa.text.language import fold, words
 
 # Function words of both languages, and question words, carry no evidence of topic.
 STOPWORDS = frozenset(

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peruqa.config import Settings
-from peruqa.embedding import Embedder
 from peruqa.errors import BuildRefusedError
-from peruqa.evaluate import EvalItem, evaluate, load_items
-from peruqa.index import IndexData
-from peruqa.service import QAService
+from peruqa.index.embedding import Embedder
+from peruqa.index.store import IndexData
+from peruqa.qa.service import QAService
+from peruqa.tools.evaluate import EvalItem, evaluate, load_items
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Question answering: the question analysed, passages retrieved, a sentence chosen or declined."""

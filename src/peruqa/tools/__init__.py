@@ -1,0 +1,1 @@
+"""Maintainers' tools: evaluation, calibration and the index quality gate."""

@@ -1,0 +1,1 @@
+"""The web edge: the JSON API, the chat page, security and the operator endpoints."""
