@@ -1,0 +1,65 @@
+"""``peruqa ask`` and ``peruqa eval``: one question, or a file of them scored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from peruqa.cli.base import index_option, main, settings_from
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /ask.")
+@click.option("--top-k", type=click.IntRange(1, 20), help="Passages to retrieve (1-20).")
+@index_option
+def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
+    """Answer one question."""
+    from peruqa.qa.service import QAService
+    from peruqa.web.schemas import to_response
+
+    service = QAService(settings_from(index_dir=index_dir))
+    answer = service.ask(question, top_k)
+    if as_json:
+        click.echo(to_response(answer).model_dump_json(indent=2))
+        return
+    click.echo(answer.answer)
+    for number, citation in enumerate(answer.citations[:3], 1):
+        page = f", page {citation.page}" if citation.page else ""
+        publisher = f" ({citation.publisher})" if citation.publisher else ""
+        click.echo(f"  [{number}] {citation.title}{publisher}{page} - {citation.source}")
+
+
+@main.command("eval")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--top-k", type=click.IntRange(1, 20), default=5, show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="List the questions it got wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON result per question.")
+@index_option
+def eval_command(
+    path: Path, top_k: int, verbose: bool, as_json: bool, index_dir: Path | None
+) -> None:
+    """Score the bot on a JSONL file of questions (see ../shared/eval/seed_qa.jsonl)."""
+    from peruqa.qa.service import QAService
+    from peruqa.tools.evaluate import evaluate, failures, load_items, summarise
+
+    items = load_items(path)
+    service = QAService(settings_from(index_dir=index_dir))
+    results = evaluate(service, items, top_k)
+    if as_json:
+        for r in results:
+            record = {
+                "id": r.item.id,
+                "correct": r.correct,
+                "abstained": r.abstained,
+                "rank": r.rank,
+                "answer": r.answer,
+                "latency_ms": round(r.latency_ms, 2),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(summarise(results))
+    if verbose:
+        click.echo(failures(results))
