@@ -49,10 +49,7 @@ class CountingEmbedder(FakeEmbedder):
 def rebuild(
     settings: Settings, embedder: FakeEmbedder | None = None, **options: Any
 ) -> BuildReport:
-    embedder = embedder or FakeEmbedder()
-    return build(
-        settings.source_dir, settings.index_dir, embedder, settings.chunk_max_chars, **options
-    )
+    return build(settings, embedder or FakeEmbedder(), **options)
 
 
 def test_unchanged_rebuild_embeds_nothing(settings: Settings) -> None:
@@ -94,10 +91,12 @@ def test_deleting_a_file_drops_its_chunks(settings: Settings) -> None:
 
 def test_model_or_chunking_change_forces_a_full_rebuild(settings: Settings) -> None:
     embedder = CountingEmbedder()
-    report = build(settings.source_dir, settings.index_dir, embedder, 300)
-    assert report.full_rebuild == "the chunking settings changed"
+    smaller = settings.model_copy(update={"chunk_max_chars": 300})
+    report = build(smaller, embedder)
+    assert report.full_rebuild is not None
+    assert report.full_rebuild.startswith("the chunking settings changed (chunk size 700 -> 300")
     assert report.embedded == len(set(embedder.texts)) > 0
-    report = build(settings.source_dir, settings.index_dir, FakeEmbedder(dim=128), 300)
+    report = build(smaller, FakeEmbedder(dim=128))
     assert report.full_rebuild is not None and "model changed" in report.full_rebuild
 
 
@@ -122,7 +121,7 @@ def test_leftovers_of_a_killed_build_are_cleaned(settings: Settings) -> None:
 
 def test_a_second_build_waits_then_fails_clearly(settings: Settings) -> None:
     with build_lock(settings.index_dir), pytest.raises(IndexBusyError, match="Another"):
-        rebuild(settings, lock_timeout_s=0.2)
+        rebuild(settings.model_copy(update={"index_lock_timeout_s": 0.2}))
 
 
 def test_strict_mode_refuses_and_keeps_the_index(settings: Settings) -> None:
@@ -133,7 +132,7 @@ def test_strict_mode_refuses_and_keeps_the_index(settings: Settings) -> None:
     assert read_manifest(settings.index_dir).build_id == before.build_id
     report = rebuild(settings)  # without --strict the file is reported and skipped
     assert [s.source for s in report.skipped] == ["empty.md"]
-    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
+    assert stale_reason(settings.model_copy(update={"first_stage_model": None})) is None
 
 
 def test_quality_gate_refuses_a_worse_index(settings: Settings, tmp_path: Path) -> None:
@@ -160,7 +159,7 @@ def test_status_lists_documents_and_source_changes(settings: Settings) -> None:
     assert rows["red-cross.md"].publisher == "Example Relief Agency"
     assert rows["red-cross.md"].chunks >= 1 and rows["informe.md"].language == "es"
     changes = status.changes
-    assert (changes.new, changes.changed, changes.removed) == (
+    assert (changes.added, changes.changed, changes.removed) == (
         ["extra.md"],
         ["glaciers.txt"],
         ["informe.md"],

