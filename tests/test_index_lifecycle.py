@@ -251,3 +251,26 @@ def test_watcher_reloads_a_new_build(settings: Settings) -> None:
         watcher.poke()
         time.sleep(0.02)
     assert service.snapshot.data.manifest.build_id == new_id
+
+
+def test_pooled_chunk_vectors_embed_sentences_only(settings: Settings) -> None:
+    pooled = settings.model_copy(update={"chunk_vectors": "pooled"})
+    embedder = CountingEmbedder()
+    report = build(pooled, embedder)
+    assert report.full_rebuild is None  # the sentence vectors were all reused
+    data = load_index(settings.index_dir, "fake")
+    assert data.manifest.chunk_vectors == "pooled"
+    assert embedder.texts == []
+    assert stale_reason(pooled.model_copy(update={"first_stage_model": None})) is None
+    for number, chunk in enumerate(data.chunks):
+        vectors = np.array([data.sentence_vector(chunk.doc_id, s) for s in chunk.sentences])
+        weights = np.array([len(s.text) for s in chunk.sentences], dtype=np.float32)
+        expected = weights @ vectors
+        expected /= np.linalg.norm(expected)
+        assert data.chunk_vectors is not None
+        assert np.allclose(data.chunk_vectors[number], expected, atol=1e-5)
+    # Back to embedded chunk texts: stale, and only the chunks need the model.
+    model = settings.model_copy(update={"chunk_vectors": "model", "first_stage_model": None})
+    assert "chunk vectors" in (stale_reason(model) or "")
+    report = build(model, embedder)
+    assert embedder.texts and all("\n" in text for text in embedder.texts)

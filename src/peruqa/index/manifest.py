@@ -43,6 +43,7 @@ class Manifest:
     build_id: str = ""
     index_type: str = "flat"
     chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
+    chunk_vectors: str = "model"  # "model" (chunk texts embedded) or "pooled" (from sentences)
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -69,6 +70,7 @@ class IndexSpec:
     chunk_max_chars: int
     chunk_overlap: int
     index_type: str
+    chunk_vectors: str = "pooled"
     chunker: int = CHUNKER_VERSION
     format: int = FORMAT_VERSION
 
@@ -80,6 +82,7 @@ class IndexSpec:
             chunk_max_chars=settings.chunk_max_chars,
             chunk_overlap=settings.chunk_overlap_sentences,
             index_type=settings.index_type,
+            chunk_vectors=settings.chunk_vectors,
         )
 
     def reuse_problem(self, manifest: Manifest) -> str | None:
@@ -106,13 +109,24 @@ class IndexSpec:
     def stale_reason(self, manifest: Manifest) -> str | None:
         """Why an index with ``manifest`` must be rebuilt for this spec, or None.
 
-        The index type is part of staleness but not of reuse: vectors stay valid when only
-        the search structure (flat or HNSW) changes, so such a rebuild embeds nothing.
+        The index type and the way chunk vectors are made are part of staleness but not of
+        reuse: the sentence vectors stay valid, so such a rebuild embeds little or nothing.
         """
         problem = self.reuse_problem(manifest)
         if problem is None and manifest.index_type != self.index_type:
             problem = f"the index type changed ({manifest.index_type} -> {self.index_type})"
+        if problem is None and manifest.chunk_vectors != self.chunk_vectors:
+            problem = (
+                f"the chunk vectors setting changed ({manifest.chunk_vectors} -> "
+                f"{self.chunk_vectors})"
+            )
         return problem
+
+
+def first_stage_settings(settings: Settings) -> Settings:
+    """The settings the cascade's fast model is indexed with: it embeds its chunks' texts
+    (cheap with that model), so only the main model's chunk vectors may be pooled."""
+    return settings.model_copy(update={"chunk_vectors": "model"})
 
 
 @dataclass

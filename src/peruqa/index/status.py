@@ -13,6 +13,7 @@ from peruqa.index.manifest import (
     Manifest,
     SourceDiff,
     diff_sources,
+    first_stage_settings,
     read_manifest,
 )
 from peruqa.index.store import load_index
@@ -62,7 +63,7 @@ def stale_reason(settings: Settings) -> str | None:
         return exc.message
     reason = IndexSpec.from_settings(settings, settings.model).stale_reason(manifest)
     if reason is None and settings.cascade_model:
-        spec = IndexSpec.from_settings(settings, settings.cascade_model)
+        spec = IndexSpec.from_settings(first_stage_settings(settings), settings.cascade_model)
         reason = _first_stage_reason(settings.index_dir, spec)
     return reason or source_changes(manifest, settings.source_dir).describe()
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -234,13 +234,17 @@ def load_documents(
     root: Path,
     max_file_mb: float = DEFAULT_MAX_FILE_MB,
     progress: Callable[[int, int], None] | None = None,
+    known: Mapping[str, Document] | None = None,
 ) -> LoadReport:
     """Read every document under ``root``; unreadable files and duplicates are reported.
 
     Files are read one at a time and only their text is kept, so a file's raw bytes (and a
     scanned PDF's page images) are let go before the next is read. ``progress`` gets
-    (files done, files in all).
+    (files done, files in all). ``known`` maps sources to documents read before: a file
+    whose fingerprint still matches is taken from there instead of being parsed (and
+    OCR'd) again.
     """
+    known = known or {}
     report = LoadReport()
     files = source_files(root)
     if progress:
@@ -262,8 +266,12 @@ def load_documents(
                 )
             continue
         try:
-            report.fingerprints[source] = fingerprint(path)
-            document = read_document(path, root, ids[relative], max_file_mb)
+            digest = report.fingerprints[source] = fingerprint(path)
+            previous = known.get(source)
+            if previous is not None and previous.sha256 == digest:
+                document = replace(previous, doc_id=ids[relative])
+            else:
+                document = read_document(path, root, ids[relative], max_file_mb)
         except ReadError as exc:
             report.skipped.append(SkippedFile(source, str(exc)))
             continue
