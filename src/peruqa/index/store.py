@@ -26,9 +26,15 @@ import faiss
 import numpy as np
 
 from peruqa import __version__
-from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from peruqa.errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from peruqa.index.ann import make_faiss_index
 from peruqa.index.embedding import Embedder
+from peruqa.index.lock import build_lock
 
 # Progress is re-exported: the CLI and build pass progress callbacks through this module.
 from peruqa.index.vector_cache import Progress as Progress
@@ -260,10 +266,30 @@ def write_index(data: IndexData, index_dir: Path) -> None:
         raise
 
 
+def _complete_leftover(index_dir: Path) -> Path | None:
+    """A complete index an interrupted swap left beside ``index_dir``: the new one first (it
+    had passed the gate when the swap began), else the retired one."""
+    staged = sorted(index_dir.parent.glob(f".{index_dir.name}{_STAGING_PREFIX}*/{MANIFEST}"))
+    retired = sorted(index_dir.parent.glob(f".{index_dir.name}{_RETIRED_PREFIX}*/index/{MANIFEST}"))
+    leftovers = staged + retired
+    return leftovers[0].parent if leftovers else None
+
+
 def remove_leftovers(index_dir: Path) -> None:
-    """Delete staging folders an interrupted build left behind (call under the build lock)."""
+    """Delete what an interrupted build left behind (call under the build lock).
+
+    A build killed between the two renames of a swap leaves no ``index_dir`` at all, but a
+    complete copy beside it: that copy is put back first, so there is always an index to
+    serve and the next build can reuse its vectors.
+    """
     if not index_dir.parent.is_dir():
         return
+    if not (index_dir / MANIFEST).is_file():
+        leftover = _complete_leftover(index_dir)
+        if leftover is not None:
+            if index_dir.exists():
+                shutil.rmtree(index_dir)
+            os.replace(leftover, index_dir)
     for prefix in (_STAGING_PREFIX, _RETIRED_PREFIX):
         for path in index_dir.parent.glob(f".{index_dir.name}{prefix}*"):
             shutil.rmtree(path, ignore_errors=True)
@@ -315,7 +341,8 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
 
 
 def _manifest_now(index_dir: Path) -> Manifest:
-    """The manifest, waiting out the instant between the two renames of a swap."""
+    """The manifest, waiting out the instant between the two renames of a swap, and putting
+    back the copy a build left when it died in that instant."""
     for _attempt in range(20):
         try:
             return read_manifest(index_dir)
@@ -323,7 +350,18 @@ def _manifest_now(index_dir: Path) -> Manifest:
             if not index_dir.parent.is_dir():
                 raise
             time.sleep(0.01)
+    _heal(index_dir)
     return read_manifest(index_dir)
+
+
+def _heal(index_dir: Path) -> None:
+    """Recover a swap a dead build left half done, unless a live build holds the lock (it
+    recovers by itself when it starts)."""
+    try:
+        with build_lock(index_dir, timeout_s=0):
+            remove_leftovers(index_dir)
+    except (IndexBusyError, OSError):
+        pass  # a live build, or a folder this process may not write: nothing to heal here
 
 
 def load_index(index_dir: Path, model: str | None) -> IndexData:
