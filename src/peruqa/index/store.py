@@ -24,6 +24,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from peruqa import __version__
 from peruqa.errors import (
@@ -70,6 +71,9 @@ class Manifest:
     build_id: str = ""
     index_type: str = "flat"
     chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
+
+
+_MANIFEST_SCHEMA = TypeAdapter(Manifest)
 
 
 @dataclass
@@ -302,8 +306,9 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"No index found in {index_dir}. Build it with 'peruqa index' (or 'make run')."
         )
     try:
-        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, OSError) as exc:
+        # Validated, not just unpacked: a hand-edited "dim": "384" must not reach a 500 later.
+        return _MANIFEST_SCHEMA.validate_json(path.read_bytes())
+    except (ValidationError, ValueError, TypeError, OSError) as exc:
         raise IndexCorruptError(
             f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
         ) from exc
@@ -327,17 +332,41 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
             "Rebuild with 'peruqa index'."
         ) from exc
     rows = _sentence_rows(chunks)
-    if (
-        faiss_index.ntotal != len(chunks)
-        or len(chunk_vectors) != len(chunks)
-        or len(rows) != len(sentence_vectors)
-    ):
+    problem = _shape_problem(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
+    if problem:
         raise IndexCorruptError(
-            f"The index in {index_dir} is inconsistent. Rebuild with 'peruqa index'."
+            f"The index in {index_dir} is inconsistent ({problem}). Rebuild with 'peruqa index'."
         )
     return IndexData(
         manifest, faiss_index, chunks, documents, sentence_vectors, rows, chunk_vectors
     )
+
+
+def _shape_problem(
+    manifest: Manifest,
+    faiss_index: faiss.Index,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    chunks: list[Chunk],
+    rows: dict[tuple[str, int], int],
+) -> str | None:
+    """What does not fit between the manifest and the files, checked once at load so that a
+    damaged index is refused up front instead of failing on the first question."""
+    if faiss_index.d != manifest.dim:
+        return f"vector index has {faiss_index.d} dimensions, manifest says {manifest.dim}"
+    for name, vectors, count in (
+        ("chunk", chunk_vectors, len(chunks)),
+        ("sentence", sentence_vectors, len(rows)),
+    ):
+        if vectors.ndim != 2 or vectors.shape != (count, manifest.dim):
+            return f"{name} vectors are {vectors.shape}, expected ({count}, {manifest.dim})"
+        if vectors.dtype != np.float32:
+            return f"{name} vectors are {vectors.dtype}, expected float32"
+    if faiss_index.ntotal != len(chunks):
+        return f"vector index holds {faiss_index.ntotal} chunks, chunks.jsonl {len(chunks)}"
+    if manifest.chunks != len(chunks) or manifest.sentences != len(rows):
+        return "chunk or sentence counts differ from the manifest"
+    return None
 
 
 def _manifest_now(index_dir: Path) -> Manifest:
