@@ -9,9 +9,10 @@ vocabulary (added / changed / removed / unchanged) for the build report and for 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
 
 from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
@@ -46,6 +47,9 @@ class Manifest:
     chunk_vectors: str = "model"  # "model" (chunk texts embedded) or "pooled" (from sentences)
 
 
+_MANIFEST_SCHEMA = TypeAdapter(Manifest)
+
+
 def read_manifest(index_dir: Path) -> Manifest:
     path = index_dir / MANIFEST
     if not path.is_file():
@@ -53,8 +57,9 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"No index found in {index_dir}. Build it with 'peruqa index' (or 'make run')."
         )
     try:
-        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, OSError) as exc:
+        # Validated, not just unpacked: a hand-edited "dim": "384" must not reach a 500 later.
+        return _MANIFEST_SCHEMA.validate_json(path.read_bytes())
+    except (ValidationError, ValueError, TypeError, OSError) as exc:
         raise IndexCorruptError(
             f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
         ) from exc
