@@ -14,9 +14,9 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -28,6 +28,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 QA_TRAIN = ROOT.parent / "shared" / "qa-train"
 PDFS, SCANNED, PAGES_PER_PDF = 20, 5, 3
+# What 'peruqa index' reports it embedded, with the main model and the first stage.
+MAIN_TEXTS = r"\((\d+) texts embedded"
+FIRST_TEXTS = r"First stage for the cascade: (\d+) texts"
 
 
 def paragraphs() -> list[tuple[str, str]]:
@@ -73,7 +76,7 @@ def write_corpus(folder: Path) -> int:
     items = paragraphs()
     for number, (title, text) in enumerate(items):
         (folder / f"p{number:04d}.md").write_text(
-            f"---\ntitle: {json.dumps(f'{title} ({number})')}\nlanguage: en\n---\n{text}\n",
+            f"---\ntitle: {json.dumps(title)}\nlanguage: en\n---\n{text}\n",
             encoding="utf-8",
         )
     # The PDFs are reports of their own: sentences from paragraphs far apart, so their texts
@@ -92,15 +95,21 @@ def write_corpus(folder: Path) -> int:
 @dataclass
 class Run:
     seconds: float
-    peak_rss_mb: float
-    peak_process_mb: float
+    cpu_seconds: float  # user + system of the build and its worker processes
+    peak_rss_mb: float  # the build and its workers together
+    peak_process_mb: float  # the largest single process
     stdout: str
 
+    def figure(self, pattern: str) -> int:
+        found = re.search(pattern, self.stdout)
+        return int(found.group(1)) if found else -1
 
-def run_index(source: Path, index: Path, extra: list[str] | None = None) -> Run:
+
+def run_index(source: Path, index: Path) -> Run:
     """Run 'peruqa index', sampling the memory of it and its worker processes."""
     command = [str(ROOT / ".venv" / "bin" / "peruqa"), "index", "--source", str(source)]
-    command += ["--index", str(index), *(extra or [])]
+    command += ["--index", str(index)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -121,65 +130,83 @@ def run_index(source: Path, index: Path, extra: list[str] | None = None) -> Run:
             peak, peak_one = max(peak, sum(sizes)), max(peak_one, max(sizes))
         except psutil.Error:
             pass
-        chunk = process.stdout.read()
-        if chunk:
-            lines.append(chunk)
-            sys.stdout.write(chunk)
+        lines.append(process.stdout.read() or "")
         time.sleep(0.1)
-    rest = process.stdout.read() or ""
-    lines.append(rest)
-    sys.stdout.write(rest)
+    lines.append(process.stdout.read() or "")
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    output = "".join(lines)
     if process.returncode != 0:
-        raise SystemExit(f"peruqa index failed ({process.returncode})")
-    return Run(time.perf_counter() - started, peak, peak_one, "".join(lines))
+        raise SystemExit(f"peruqa index failed ({process.returncode}):\n{output[-2000:]}")
+    return Run(seconds, cpu, peak, peak_one, output)
 
 
-def _figure(pattern: str, text: str) -> int:
-    found = re.search(pattern, text)
-    return int(found.group(1)) if found else -1
+def document_texts(source: Path, name: str) -> int:
+    """How many texts the main model embeds for one document (its distinct sentences)."""
+    from peruqa.config import get_settings
+    from peruqa.index.data import ChunkedLibrary
+    from peruqa.ingest.documents import read_document
+
+    library = ChunkedLibrary.of([read_document(source / name, source)], get_settings())
+    return len(set(library.texts(get_settings().chunk_vectors)))
 
 
-def main(argv: list[str] | None = None) -> list[str]:
+@dataclass
+class Figures:
+    files: int
+    full: Run
+    incremental: Run
+    changed_texts: int  # texts of the changed document, what an incremental build may embed
+    load_average: float
+
+    def lines(self) -> list[str]:
+        full, again = self.full, self.incremental
+        embedded, first = full.figure(MAIN_TEXTS), full.figure(FIRST_TEXTS)
+        texts = embedded + max(first, 0)
+        return [
+            f"corpus: {self.files} files (1,262 paragraphs as Markdown, {PDFS} PDFs of "
+            f"{PAGES_PER_PDF} pages, {SCANNED} of them image-only); load average at start "
+            f"{self.load_average:.2f}",
+            f"full build: {full.seconds:.1f} s wall, {full.cpu_seconds:.0f} s CPU; {embedded} "
+            f"texts with the main model + {first} with the first stage = "
+            f"{texts / full.seconds:.1f} texts/s; peak RSS {full.peak_rss_mb:.0f} MB in all "
+            f"({full.peak_process_mb:.0f} MB in the largest process)",
+            f"incremental, one document changed: {again.seconds:.1f} s wall, "
+            f"{again.figure(MAIN_TEXTS)} texts embedded (the document has "
+            f"{self.changed_texts}), {again.figure(FIRST_TEXTS)} by the first stage; "
+            f"peak RSS {again.peak_rss_mb:.0f} MB",
+        ]
+
+
+def measure(scratch: Path) -> Figures:
+    source, index = scratch / "docs", scratch / "index"
+    files = write_corpus(source)
+    load = os.getloadavg()[0]
+    full = run_index(source, index)
+    changed = source / "p0007.md"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nOne sentence added for the benchmark.\n",
+        encoding="utf-8",
+    )
+    again = run_index(source, index)
+    return Figures(files, full, again, document_texts(source, changed.name), load)
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = parser.parse_args(argv)
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="peruqa-library-"))
-    source, index = scratch / "docs", scratch / "index"
-    report: list[str] = []
     try:
-        files = write_corpus(source)
-        load = os.getloadavg()[0]
-        full = run_index(source, index)
-        embedded = _figure(r"\((\d+) texts embedded", full.stdout)
-        first = _figure(r"First stage for the cascade: (\d+) texts", full.stdout)
-        ocr_pages = len(re.findall(r"read from images", full.stdout))
-        texts = embedded + max(first, 0)
-        report.append(
-            f"library build: {files} files ({ocr_pages} PDFs by OCR), {embedded} texts with "
-            f"the main model + {first} with the first stage in {full.seconds:.1f} s "
-            f"({texts / full.seconds:.1f} texts/s); peak RSS {full.peak_rss_mb:.0f} MB in all, "
-            f"{full.peak_process_mb:.0f} MB in the largest process; load average at start "
-            f"{load:.2f}"
-        )
-        changed = source / "p0007.md"
-        changed.write_text(
-            changed.read_text(encoding="utf-8") + "\nOne sentence added for the benchmark.\n",
-            encoding="utf-8",
-        )
-        again = run_index(source, index)
-        main_texts = _figure(r"\((\d+) texts embedded", again.stdout)
-        first_texts = _figure(r"First stage for the cascade: (\d+) texts", again.stdout)
-        report.append(
-            f"incremental rebuild after one document changed: {again.seconds:.1f} s, "
-            f"{main_texts} texts embedded (+{first_texts} first stage); "
-            f"peak RSS {again.peak_rss_mb:.0f} MB"
-        )
+        figures = measure(scratch)
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    for line in report:
+    print(figures.full.stdout)
+    print(figures.incremental.stdout)
+    for line in figures.lines():
         print(line, flush=True)
-    return report
 
 
 if __name__ == "__main__":
