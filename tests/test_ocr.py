@@ -87,3 +87,21 @@ def test_status_and_build_report_mark_ocr_pages(scanned: Settings) -> None:
     result = runner.invoke(main, ["index", "status", *common], env=env)
     assert "OCR text: pages 1, 2" in result.output
     assert "unreadable: page 3" in result.output
+
+
+def test_an_unchanged_scan_is_not_read_again(
+    scanned: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(scanned, FakeEmbedder())
+    (scanned.source_dir / "note.md").write_text("# Note\n\nA new note about Cusco.\n")
+
+    def no_ocr(raw: bytes, pages: object) -> ocr.OcrResult:
+        raise AssertionError("an unchanged scan was OCR'd again")
+
+    monkeypatch.setattr(ocr, "read_pages", no_ocr)
+    report = build(scanned, FakeEmbedder())
+    assert report.added == ["note.md"] and report.unchanged == ["clinics.pdf"]
+    assert report.ocr_pages == {"clinics.pdf": (1, 2)}
+    # --full reads every file again.
+    with pytest.raises(AssertionError, match="OCR'd again"):
+        build(scanned, FakeEmbedder(), full=True)

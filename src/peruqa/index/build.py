@@ -285,7 +285,7 @@ def build(
         skipped=loaded.skipped,
         duplicates=loaded.duplicates,
         changes=changes,
-        chunk_counts=_chunk_counts(data, previous, changes),
+        chunk_counts=_chunk_counts(data, current.data, changes),
         embedded=cache.embedded,
         reused=max(len(set(library.texts(settings.chunk_vectors))) - cache.embedded, 0),
         full_rebuild=reason,
