@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,9 @@ def run_index(source: Path, index: Path) -> Run:
     watched = psutil.Process(process.pid)
     peak = peak_one = 0.0
     lines: list[str] = []
-    assert process.stdout is not None
-    os.set_blocking(process.stdout.fileno(), False)
+    # A thread drains the output so the build never blocks on a full pipe while we sample.
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
     while process.poll() is None:
         try:
             tree = [watched, *watched.children(recursive=True)]
@@ -130,9 +132,8 @@ def run_index(source: Path, index: Path) -> Run:
             peak, peak_one = max(peak, sum(sizes)), max(peak_one, max(sizes))
         except psutil.Error:
             pass
-        lines.append(process.stdout.read() or "")
         time.sleep(0.1)
-    lines.append(process.stdout.read() or "")
+    reader.join()
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
