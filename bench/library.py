@@ -166,8 +166,9 @@ class Figures:
         embedded, first = full.figure(MAIN_TEXTS), full.figure(FIRST_TEXTS)
         texts = embedded + max(first, 0)
         return [
-            f"corpus: {self.files} files (1,262 paragraphs as Markdown, {PDFS} PDFs of "
-            f"{PAGES_PER_PDF} pages, {SCANNED} of them image-only); load average at start "
+            f"corpus: {self.files:,} files ({self.files - PDFS:,} paragraphs as Markdown, "
+            f"{PDFS} PDFs of {PAGES_PER_PDF} pages, {SCANNED} of them image-only); load "
+            "average at start "
             f"{self.load_average:.2f}",
             f"full build: {full.seconds:.1f} s wall, {full.cpu_seconds:.0f} s CPU; {embedded} "
             f"texts with the main model + {first} with the first stage = "
