@@ -12,10 +12,12 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 
+from peruqa.errors import EmbedderUnavailableError
 from peruqa.index.embedding import Embedder, is_rebuildable, make_embedder
 from peruqa.index.progress import Progress
 from peruqa.index.vector_cache import VectorCache
@@ -108,12 +110,19 @@ def embed_jobs(jobs: Sequence[EmbedJob], processes: int = 1) -> None:
             for batch in todo:
                 advance(index, batch, job.embedder.embed_passages(batch))
         return
+    # Spawned, not forked: a fork would copy this process's model state and thread pools.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        pending: list[tuple[int, list[str], Future[np.ndarray]]] = [
-            (index, batch, pool.submit(_embed_in_worker, job.embedder.name, batch))
-            for index, (job, todo) in enumerate(work)
-            for batch in todo
-        ]
-        for index, batch, future in pending:
-            advance(index, batch, future.result())
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            pending: list[tuple[int, list[str], Future[np.ndarray]]] = [
+                (index, batch, pool.submit(_embed_in_worker, job.embedder.name, batch))
+                for index, (job, todo) in enumerate(work)
+                for batch in todo
+            ]
+            for index, batch, future in pending:
+                advance(index, batch, future.result())
+    except BrokenProcessPool as exc:
+        raise EmbedderUnavailableError(
+            "An embedding process stopped unexpectedly (out of memory?). The current index "
+            "was kept; run again, or with PERUQA_BUILD_PROCESSES=1 to embed in one process."
+        ) from exc
