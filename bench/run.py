@@ -443,8 +443,8 @@ def bench_http(
 def bench_build(target: Path) -> None:
     import re
 
-    out("== Index build: 'peruqa index' (default model, 2 threads) on docs_source ==")
-    # A separate process, so the build's 2-thread model does not share this process.
+    out("== Index build: 'peruqa index' (default settings, both cascade stages) on docs_source ==")
+    # A separate process, so the build does not share this process.
     started = time.perf_counter()
     done = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "peruqa"), "index", "--index", str(target)],
