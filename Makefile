@@ -31,6 +31,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install browser lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q

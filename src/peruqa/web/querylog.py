@@ -37,7 +37,13 @@ class QueryLog:
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._logger.addHandler(handler)
 
-    def record(self, answer: Answer, latency_ms: float, client_ip: str | None = None) -> None:
+    def record(
+        self,
+        answer: Answer,
+        latency_ms: float,
+        client_ip: str | None = None,
+        build: str | None = None,
+    ) -> None:
         entry: dict[str, object] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "question": answer.question,
@@ -45,6 +51,9 @@ class QueryLog:
             "abstained": answer.abstained,
             "confidence": round(answer.confidence, 4),
             "latency_ms": round(latency_ms, 2),
+            # What the answer rested on, for `peruqa report`.
+            "doc_id": answer.citations[0].doc_id if answer.citations else None,
+            "build": build,
         }
         if self.include_ip and client_ip:
             entry["client_ip"] = client_ip
