@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=1)
     # What one question may cost the model: longer questions are cut to this many words
     # (the answer says so), so a 1,000-character question costs a few normal ones at most.
-    max_question_words: int = Field(default=48, ge=4)
+    max_question_words: int = Field(default=32, ge=4)
     # Hybrid retrieval: weight of BM25 in the fusion, scaled by how much of the
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
