@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -144,10 +145,11 @@ def get_settings(**overrides: Any) -> Settings:
         return Settings(**clean)
     except SettingsError as exc:
         # pydantic-settings could not parse a variable (bad JSON in a list setting).
-        cause = exc.__cause__
-        detail = f": {cause}" if cause else ""
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PERUQA_{field.group(1).upper()}" if field else "a PERUQA_ setting"
+        detail = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise ConfigError(
-            f'{str(exc).rstrip(".")}{detail}. Lists are JSON, e.g. ["a", "b"].'
+            f'Invalid value for {name}: not valid JSON{detail}; lists look like ["a", "b"].'
         ) from exc
     except ValidationError as exc:
         problem = exc.errors()[0]
