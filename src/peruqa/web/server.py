@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -24,24 +25,36 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from peruqa.config import Settings
+from peruqa.config import Settings, get_settings
 from peruqa.errors import ConfigError
 from peruqa.web.metrics import MULTIPROC_ENV
 
+log = logging.getLogger("peruqa.web.server")
+
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, closing connections whose headers arrive too slowly."""
+    """uvicorn's HTTP protocol, closing connections whose headers arrive too slowly.
 
-    header_timeout_s = 10.0
+    Worker processes receive this class by name (it must pickle), so the timeout is read
+    from the settings once per process rather than baked into a generated subclass.
+    """
+
+    header_timeout_s: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
         self._arm()
 
+    @classmethod
+    def _timeout(cls) -> float:
+        if cls.header_timeout_s is None:
+            cls.header_timeout_s = get_settings().header_timeout_s
+        return cls.header_timeout_s
+
     def _arm(self) -> None:
         if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout_s, self._too_slow)
+            self._header_timer = self.loop.call_later(self._timeout(), self._too_slow)
 
     def _disarm(self) -> None:
         if self._header_timer is not None:
@@ -66,10 +79,6 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def protocol_with_timeout(seconds: float) -> type[TimedHttpToolsProtocol]:
-    return type("PeruQAHttpProtocol", (TimedHttpToolsProtocol,), {"header_timeout_s": seconds})
-
-
 def tcp_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -90,13 +99,14 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": "warning",
         "proxy_headers": False,
-        "http": protocol_with_timeout(settings.header_timeout_s),
+        "http": TimedHttpToolsProtocol,
         "timeout_keep_alive": 5,
     }
 
 
 def serve(settings: Settings, workers: int) -> None:
     sock = tcp_socket(settings.host, settings.port)
+    TimedHttpToolsProtocol.header_timeout_s = settings.header_timeout_s
     if workers == 1:
         from peruqa.web.app import create_app
 
@@ -110,6 +120,11 @@ def serve(settings: Settings, workers: int) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="peruqa-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
     os.environ["PERUQA_INDEX_DIR"] = str(settings.index_dir)
+    if settings.rate_limit_storage.startswith("memory"):
+        log.warning(
+            "Rate limits are counted per worker; set PERUQA_RATE_LIMIT_STORAGE=redis://... "
+            "to share them (make run does when redis-server is installed)."
+        )
     try:
         config = uvicorn.Config(
             "peruqa.web.app:app_from_env",
