@@ -53,6 +53,27 @@ def test_ready_is_503_until_an_index_is_loaded(settings: Settings, tmp_path: Pat
         assert ready.status_code == 200 and ready.json()["ready"] is True
 
 
+def test_a_damaged_index_is_a_503_with_a_code_never_a_500(settings: Settings) -> None:
+    (settings.index_dir / "chunks.faiss").write_bytes(b"not a faiss index")
+    with client_for(settings) as client:
+        assert client.get("/health").status_code == 200
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        response = client.post("/ask", json={"question": QUESTION})
+        assert_error_shape(response, 503)
+        assert response.json()["error"]["code"].startswith("index_")
+
+
+def test_health_stays_up_with_a_manifest_of_wrong_types(settings: Settings) -> None:
+    manifest = settings.index_dir / "manifest.json"
+    fields = json.loads(manifest.read_text())
+    fields.update(chunks="many")
+    manifest.write_text(json.dumps(fields))
+    with client_for(settings) as client:
+        health = client.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+
+
 def _sample(text: str, name: str, **labels: str) -> float:
     total = 0.0
     for line in text.splitlines():

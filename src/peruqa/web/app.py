@@ -33,7 +33,7 @@ from peruqa.web.ratelimit import (
     make_storage,
     visitor_limiter,
 )
-from peruqa.web.reload import Reloader
+from peruqa.web.reload import Reloader, load_index
 from peruqa.web.report_page import router as report_router
 from peruqa.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
@@ -49,7 +49,7 @@ def create_app(
     service = QAService(settings, embedder, first_stage_embedder)
     started = time.perf_counter()
     try:
-        service.load()
+        load_index(service)
         metrics.record_index(service.snapshot.data.manifest.built_at, time.perf_counter() - started)
     except PeruQAError as error:
         # Serve anyway: /ready says 503 and /ask answers with a clear 503 and error code.

@@ -23,13 +23,27 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from peruqa.errors import PeruQAError
+from peruqa.errors import IndexCorruptError, PeruQAError
 from peruqa.index.store import MANIFEST, read_manifest
 from peruqa.qa.service import QAService
 
 log = logging.getLogger("peruqa.web.reload")
 
 GENERATION_FILE = "reload-generation"
+
+
+def load_index(service: QAService) -> None:
+    """``service.load()``, with any failure the loader did not name turned into
+    ``IndexCorruptError`` (a 503 with code ``index_corrupt``), never a 500."""
+    try:
+        service.load()
+    except PeruQAError:
+        raise
+    except Exception as exc:
+        log.exception("The index could not be loaded")
+        raise IndexCorruptError(
+            "The index on disk is damaged or unreadable; rebuild it with 'peruqa index'."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -93,12 +107,14 @@ class IndexWatcher:
             snapshot = self.service.current
             manifest = read_manifest(self.service.settings.index_dir)
             if snapshot is None or snapshot.data.manifest.build_id != manifest.build_id:
-                self.service.load()
+                load_index(self.service)
                 log.info("Loaded the new index built at %s", manifest.built_at)
             self._seen = stamp
         except PeruQAError as error:
             # The old index keeps serving; the next check tries again.
             log.warning("New index not loaded: %s", error.message)
+        except Exception:  # an unreadable manifest: same, with the trace for maintainers
+            log.exception("New index not loaded")
         finally:
             self._busy = False
 
@@ -137,7 +153,7 @@ class Reloader:
 
     def reload_everywhere(self) -> None:
         """Reload here (errors reach the caller), then tell the other workers."""
-        self.service.load()
+        load_index(self.service)
         generation = uuid.uuid4().hex
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{GENERATION_FILE}.{os.getpid()}")
@@ -150,7 +166,7 @@ class Reloader:
         if generation is not None and generation != self._seen:
             self._seen = generation
             try:
-                self.service.load()
+                load_index(self.service)
                 log.info("Reloaded the index on another worker's request")
             except PeruQAError as error:
                 log.warning("Reload asked for, index not loaded: %s", error.message)
