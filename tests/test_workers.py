@@ -25,9 +25,12 @@ from peruqa.index.embedding import FakeEmbedder
 TOKEN = "a-long-enough-admin-token"
 QUESTION = "When did the agency open an office in Cusco?"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="redis-server is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("redis-server") is None, reason="redis-server is not installed"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

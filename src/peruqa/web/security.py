@@ -137,8 +137,13 @@ class BodySizeLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), deadline - loop.time())
             except TimeoutError:
+                # Close the connection too: the rest of that body may still trickle in.
                 await send_json_error(
-                    send, 408, "request_timeout", "The request body arrived too slowly."
+                    send,
+                    408,
+                    "request_timeout",
+                    "The request body arrived too slowly.",
+                    [(b"connection", b"close")],
                 )
                 return
             if message["type"] != "http.request":
