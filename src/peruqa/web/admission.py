@@ -8,8 +8,9 @@ questions used to hold everyone else's for as long as it took. Here:
 - each address may have ``per_client`` questions waiting or running, and the whole queue
   holds at most ``queue_max``; past that the answer is an immediate refusal with
   ``Retry-After``;
-- waiting questions are served round-robin across addresses, so a second address waits
-  for at most one question of each other address, not for a whole burst;
+- waiting questions are served round-robin across addresses, and an address with nothing
+  pending goes to the front of the rotation, so a second address waits for the questions
+  running now, not for another address's burst;
 - a question whose expected wait (jobs ahead of it times the recent cost per question)
   passes the timeout is refused at once, and a queued question whose client gave up or
   whose deadline can no longer be met is dropped before it starts.
@@ -103,7 +104,8 @@ class Admission:
 
         Under round-robin a new question at place ``p`` in its client's queue runs after
         the questions running now, ``p`` of its own, and at most ``p + 1`` of every other
-        client's.
+        client's (an idle client's first question jumps the rotation: ``p = 0`` counts
+        none of theirs, but this stays a cautious upper bound).
         """
         own = len(self._queues.get(client, ()))
         ahead = sum(self._running.values()) + own
@@ -129,7 +131,12 @@ class Admission:
                 retry_after=max(1, math.ceil(wait - self.timeout_s + self._cost_s)),
             )
         job: _Job[T] = _Job(call, loop.create_future(), loop.time() + self.timeout_s, client)
+        idle = client not in self._queues and client not in self._running
         self._queues.setdefault(client, deque()).append(job)
+        if idle:
+            # An address with nothing waiting or running goes first in the rotation: it
+            # waits only for the questions running now, not also for a busy address's turn.
+            self._queues.move_to_end(client, last=False)
         self._dispatch()
         try:
             # wait_for cancels the future on timeout; a cancelled job never starts.
