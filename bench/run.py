@@ -179,9 +179,9 @@ def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
     cpu_start = time.process_time()
     for question in questions:
         t0 = time.perf_counter()
-        service.ask(question)
+        reply = service.ask(question)
         latencies.append((time.perf_counter() - t0) * 1000)
-        timings = service.last_timings
+        timings = reply.timings
         assert timings is not None
         embed.append(timings.embed_ms)
         search.append(timings.search_ms)

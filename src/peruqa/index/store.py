@@ -24,11 +24,18 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from peruqa import __version__
-from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from peruqa.errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+)
 from peruqa.index.ann import make_faiss_index
 from peruqa.index.embedding import Embedder
+from peruqa.index.lock import build_lock
 
 # Progress is re-exported: the CLI and build pass progress callbacks through this module.
 from peruqa.index.vector_cache import Progress as Progress
@@ -64,6 +71,9 @@ class Manifest:
     build_id: str = ""
     index_type: str = "flat"
     chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
+
+
+_MANIFEST_SCHEMA = TypeAdapter(Manifest)
 
 
 @dataclass
@@ -260,10 +270,30 @@ def write_index(data: IndexData, index_dir: Path) -> None:
         raise
 
 
+def _complete_leftover(index_dir: Path) -> Path | None:
+    """A complete index an interrupted swap left beside ``index_dir``: the new one first (it
+    had passed the gate when the swap began), else the retired one."""
+    staged = sorted(index_dir.parent.glob(f".{index_dir.name}{_STAGING_PREFIX}*/{MANIFEST}"))
+    retired = sorted(index_dir.parent.glob(f".{index_dir.name}{_RETIRED_PREFIX}*/index/{MANIFEST}"))
+    leftovers = staged + retired
+    return leftovers[0].parent if leftovers else None
+
+
 def remove_leftovers(index_dir: Path) -> None:
-    """Delete staging folders an interrupted build left behind (call under the build lock)."""
+    """Delete what an interrupted build left behind (call under the build lock).
+
+    A build killed between the two renames of a swap leaves no ``index_dir`` at all, but a
+    complete copy beside it: that copy is put back first, so there is always an index to
+    serve and the next build can reuse its vectors.
+    """
     if not index_dir.parent.is_dir():
         return
+    if not (index_dir / MANIFEST).is_file():
+        leftover = _complete_leftover(index_dir)
+        if leftover is not None:
+            if index_dir.exists():
+                shutil.rmtree(index_dir)
+            os.replace(leftover, index_dir)
     for prefix in (_STAGING_PREFIX, _RETIRED_PREFIX):
         for path in index_dir.parent.glob(f".{index_dir.name}{prefix}*"):
             shutil.rmtree(path, ignore_errors=True)
@@ -276,8 +306,9 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"No index found in {index_dir}. Build it with 'peruqa index' (or 'make run')."
         )
     try:
-        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, TypeError, OSError) as exc:
+        # Validated, not just unpacked: a hand-edited "dim": "384" must not reach a 500 later.
+        return _MANIFEST_SCHEMA.validate_json(path.read_bytes())
+    except (ValidationError, ValueError, TypeError, OSError) as exc:
         raise IndexCorruptError(
             f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
         ) from exc
@@ -301,21 +332,46 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
             "Rebuild with 'peruqa index'."
         ) from exc
     rows = _sentence_rows(chunks)
-    if (
-        faiss_index.ntotal != len(chunks)
-        or len(chunk_vectors) != len(chunks)
-        or len(rows) != len(sentence_vectors)
-    ):
+    problem = _shape_problem(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
+    if problem:
         raise IndexCorruptError(
-            f"The index in {index_dir} is inconsistent. Rebuild with 'peruqa index'."
+            f"The index in {index_dir} is inconsistent ({problem}). Rebuild with 'peruqa index'."
         )
     return IndexData(
         manifest, faiss_index, chunks, documents, sentence_vectors, rows, chunk_vectors
     )
 
 
+def _shape_problem(
+    manifest: Manifest,
+    faiss_index: faiss.Index,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    chunks: list[Chunk],
+    rows: dict[tuple[str, int], int],
+) -> str | None:
+    """What does not fit between the manifest and the files, checked once at load so that a
+    damaged index is refused up front instead of failing on the first question."""
+    if faiss_index.d != manifest.dim:
+        return f"vector index has {faiss_index.d} dimensions, manifest says {manifest.dim}"
+    for name, vectors, count in (
+        ("chunk", chunk_vectors, len(chunks)),
+        ("sentence", sentence_vectors, len(rows)),
+    ):
+        if vectors.ndim != 2 or vectors.shape != (count, manifest.dim):
+            return f"{name} vectors are {vectors.shape}, expected ({count}, {manifest.dim})"
+        if vectors.dtype != np.float32:
+            return f"{name} vectors are {vectors.dtype}, expected float32"
+    if faiss_index.ntotal != len(chunks):
+        return f"vector index holds {faiss_index.ntotal} chunks, chunks.jsonl {len(chunks)}"
+    if manifest.chunks != len(chunks) or manifest.sentences != len(rows):
+        return "chunk or sentence counts differ from the manifest"
+    return None
+
+
 def _manifest_now(index_dir: Path) -> Manifest:
-    """The manifest, waiting out the instant between the two renames of a swap."""
+    """The manifest, waiting out the instant between the two renames of a swap, and putting
+    back the copy a build left when it died in that instant."""
     for _attempt in range(20):
         try:
             return read_manifest(index_dir)
@@ -323,7 +379,18 @@ def _manifest_now(index_dir: Path) -> Manifest:
             if not index_dir.parent.is_dir():
                 raise
             time.sleep(0.01)
+    _heal(index_dir)
     return read_manifest(index_dir)
+
+
+def _heal(index_dir: Path) -> None:
+    """Recover a swap a dead build left half done, unless a live build holds the lock (it
+    recovers by itself when it starts)."""
+    try:
+        with build_lock(index_dir, timeout_s=0):
+            remove_leftovers(index_dir)
+    except (IndexBusyError, OSError):
+        pass  # a live build, or a folder this process may not write: nothing to heal here
 
 
 def load_index(index_dir: Path, model: str | None) -> IndexData:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from peruqa.index.store import IndexData
 from peruqa.ingest.chunking import Sentence, offset_in_chunk
-from peruqa.qa.answer_types import AnswerType, answer_span
+from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.candidates import Candidate, gather_candidates
-from peruqa.qa.decision import Calibration, confidence
+from peruqa.qa.decision import Calibration, answer_probability
 from peruqa.qa.retrieve import Passage, Retrieval
+from peruqa.qa.spans import answer_span
 from peruqa.text.i18n import message
-from peruqa.text.language import detect_language
 from peruqa.text.lexical import LexicalIndex
 
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
@@ -59,6 +59,18 @@ class Answer:
     highlight: Highlight | None = None  # the answering phrase inside ``answer``
     answer_language: str | None = None  # language of the quoted document
     answer_type: str = AnswerType.OTHER.value
+    # Which cascade stage answered ("first" or "main") and what each step cost: returned with
+    # the answer, never kept on the shared service, so concurrent requests can't mix them up.
+    stage: str = "main"
+    # Not part of an answer's identity: the same answer can take a different time.
+    timings: Timings | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Timings:
+    embed_ms: float
+    search_ms: float
+    answer_ms: float
 
 
 class Answerer:
@@ -76,30 +88,23 @@ class Answerer:
             calibration.threshold if abstain_threshold is None else abstain_threshold
         )
 
-    def candidates(self, retrieval: Retrieval) -> tuple[list[Candidate], AnswerType]:
+    def respond(self, retrieval: Retrieval) -> Answer:
+        """Quote the best sentence of ``retrieval``, or decline when unsure."""
+        question = retrieval.query.question
+        language = question.language
         weights = self.calibration.sentence_weights
-        return gather_candidates(retrieval, self.data, self.lexical, weights)
-
-    def confidence(
-        self, ranked: list[Candidate], wanted: AnswerType, retrieval: Retrieval
-    ) -> float:
-        known = self.lexical.document_frequency
-        return confidence(self.calibration, ranked, wanted, retrieval, known)
-
-    def answer(self, retrieval: Retrieval) -> Answer:
-        question = retrieval.query.text
-        language = detect_language(question)
-        ranked, wanted = self.candidates(retrieval)
-        confidence = self.confidence(ranked, wanted, retrieval)
+        ranked = gather_candidates(retrieval, self.data, self.lexical, weights)
+        vocabulary = self.lexical.document_frequency
+        confidence = answer_probability(self.calibration, ranked, retrieval, vocabulary)
         if not ranked or confidence < self.abstain_threshold:
             return Answer(
-                question=question,
+                question=question.text,
                 answer=message("abstain", language),
                 abstained=True,
                 language=language,
                 confidence=confidence,
                 related=[_citation(p) for p in retrieval.passages[:3]],
-                answer_type=wanted.value,
+                answer_type=question.answer_type.value,
             )
         best = ranked[0]
         quoted = quoted_sentences(best)
@@ -107,7 +112,7 @@ class Answerer:
         highlight = None
         offset = 0
         for sentence in quoted:
-            span = answer_span(sentence.text, question, wanted)
+            span = answer_span(sentence.text, question)
             if span:
                 highlight = Highlight(offset + span[0], offset + span[1])
                 break
@@ -115,7 +120,7 @@ class Answerer:
         first = _citation(best.passage, quoted)
         others = [_citation(p) for p in retrieval.passages if p is not best.passage]
         return Answer(
-            question=question,
+            question=question.text,
             answer=text,
             abstained=False,
             language=language,
@@ -123,7 +128,7 @@ class Answerer:
             citations=[first, *others],
             highlight=highlight,
             answer_language=best.passage.document.language,
-            answer_type=wanted.value,
+            answer_type=question.answer_type.value,
         )
 
 

@@ -7,16 +7,18 @@ whether it is a mere label line; the weights are calibrated (see ``confidence``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from peruqa.index.store import IndexData
 from peruqa.ingest.chunking import Sentence
-from peruqa.qa.answer_types import AnswerType, answer_span, question_type
+from peruqa.qa.answer_types import AnswerType
+from peruqa.qa.question import Question
 from peruqa.qa.retrieve import Passage, Retrieval
-from peruqa.text.language import detect_language
-from peruqa.text.lexical import LexicalIndex, name_terms, terms
+from peruqa.qa.spans import answer_span
+from peruqa.text.lexical import LexicalIndex, terms
 
 
 @dataclass(frozen=True)
@@ -43,25 +45,15 @@ def sentence_score(candidate: Candidate, weights: dict[str, float], known_fracti
 
 
 def rank_candidates(
-    candidates: list[Candidate], wanted: AnswerType, weights: dict[str, float], known: float
+    candidates: list[Candidate], question: Question, weights: dict[str, float], known: float
 ) -> list[Candidate]:
     scored = [replace(c, score=sentence_score(c, weights, known)) for c in candidates]
     ranked = sorted(scored, key=lambda c: c.score, reverse=True)
-    if wanted in STRICT_TYPES and any(c.typed for c in ranked):
+    if question.strict and any(c.typed for c in ranked):
         # A "how many" question is answered by a sentence with a number in it, even
         # when a number-free sentence reads closer to the question.
         ranked = [c for c in ranked if c.typed] + [c for c in ranked if not c.typed]
     return ranked
-
-
-STRICT_TYPES: tuple[AnswerType, ...] = (
-    AnswerType.NUMBER,
-    AnswerType.PERCENT,
-    AnswerType.DATE,
-    AnswerType.EXPANSION,
-    AnswerType.PERSON,
-    AnswerType.PLACE,
-)
 
 
 def is_label(text: str) -> bool:
@@ -74,7 +66,7 @@ def is_label(text: str) -> bool:
 
 
 def _coverage(
-    lexical: LexicalIndex, query_terms: list[str], sentence: Sentence, title: str
+    lexical: LexicalIndex, query_terms: Sequence[str], sentence: Sentence, title: str
 ) -> float:
     """IDF-weighted share of the question's known terms found in the sentence's context."""
     known = [t for t in set(query_terms) if t in lexical.document_frequency]
@@ -87,14 +79,14 @@ def _coverage(
 
 def gather_candidates(
     retrieval: Retrieval, data: IndexData, lexical: LexicalIndex, weights: dict[str, float]
-) -> tuple[list[Candidate], AnswerType]:
+) -> list[Candidate]:
     """Every distinct sentence of the retrieved passages, scored and ranked."""
     query = retrieval.query
-    wanted = question_type(query.text)
-    language = detect_language(query.text)
+    question = query.question
+    typed_question = question.answer_type is not AnswerType.OTHER
     # Across languages only names and numbers are evidence: "mujer" in a Spanish question
     # matching "Derechos de la Mujer" inside an English report is a coincidence.
-    names = set(name_terms(query.text))
+    cross_evidence = [t for t in question.terms if t in question.names]
     seen: dict[tuple[str, int], Candidate] = {}
     for passage in retrieval.passages:
         for sentence in passage.chunk.sentences:
@@ -104,17 +96,12 @@ def gather_candidates(
             vector = data.sentence_vector(passage.chunk.doc_id, sentence)
             similarity = float(np.dot(vector, query.vector))
             evidence = (
-                query.terms
-                if passage.document.language == language
-                else [t for t in query.terms if t in names]
+                question.terms if passage.document.language == question.language else cross_evidence
             )
             coverage = _coverage(lexical, evidence, sentence, passage.document.title)
-            typed = (
-                wanted is not AnswerType.OTHER
-                and answer_span(sentence.text, query.text, wanted) is not None
-            )
+            typed = typed_question and answer_span(sentence.text, question) is not None
             sentence_terms = set(terms(sentence.text))
-            novelty = len(sentence_terms - set(query.terms)) / max(len(sentence_terms), 1)
+            novelty = len(sentence_terms - set(question.terms)) / max(len(sentence_terms), 1)
             seen[key] = Candidate(
                 sentence,
                 passage,
@@ -125,5 +112,4 @@ def gather_candidates(
                 is_label(sentence.text),
                 novelty,
             )
-    ranked = rank_candidates(list(seen.values()), wanted, weights, query.known_fraction)
-    return ranked, wanted
+    return rank_candidates(list(seen.values()), question, weights, query.known_fraction)

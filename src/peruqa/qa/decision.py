@@ -18,9 +18,9 @@ from pathlib import Path
 
 from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.candidates import Candidate
+from peruqa.qa.question import Question
 from peruqa.qa.retrieve import Retrieval
-from peruqa.text.language import detect_language
-from peruqa.text.lexical import name_terms, terms
+from peruqa.text.lexical import terms
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -69,7 +69,7 @@ FEATURES = (
 
 
 def missing_terms(
-    question: str, best: Candidate, known: Mapping[str, int], same_language: bool
+    question: Question, best: Candidate, vocabulary: Mapping[str, int], same_language: bool
 ) -> tuple[int, int]:
     """Names, and numbers, of the question that the chosen sentence does not mention.
 
@@ -81,18 +81,18 @@ def missing_terms(
     context = f"{best.passage.document.title} {best.sentence.heading} {best.sentence.text}"
     present = set(terms(context))
     names = numbers = 0
-    for term in name_terms(question):
+    for term in question.names:
         if term in present:
             continue
         if term[0].isdigit():
             numbers += 1
-        elif same_language or term in known:
+        elif same_language or term in vocabulary:
             names += 1
     return names, numbers
 
 
 def confidence_features(
-    ranked: list[Candidate], wanted: AnswerType, retrieval: Retrieval, known: Mapping[str, int]
+    ranked: list[Candidate], retrieval: Retrieval, vocabulary: Mapping[str, int]
 ) -> list[float]:
     """The signals behind the answer-or-decline decision, in ``FEATURES`` order."""
     best = ranked[0]
@@ -101,13 +101,14 @@ def confidence_features(
     # The only sentence of the wanted kind has no rival at all: count that as a clear lead.
     rivals = [c for c in ranked[1:] if c.typed == best.typed]
     margin = best.score - rivals[0].score if rivals else _CLEAR_LEAD
-    typed = 1.0 if wanted is AnswerType.OTHER else float(best.typed)
     query = retrieval.query
+    question = query.question
+    typed = 1.0 if question.answer_type is AnswerType.OTHER else float(best.typed)
     # Question terms the library never uses, counted only as far as the question is in the
     # library's language: a named thing it has never heard of means the answer isn't here.
-    unknown = sum(t not in known for t in query.terms) * query.known_fraction
+    unknown = sum(t not in vocabulary for t in question.terms) * query.known_fraction
     # Similarities across languages run lower; the decision needs to know which case it is.
-    cross = float(detect_language(query.text) != best.passage.document.language)
+    cross = float(question.language != best.passage.document.language)
     return [
         best.score,
         margin,
@@ -115,7 +116,7 @@ def confidence_features(
         typed,
         unknown,
         best.passage.dense,
-        *missing_terms(query.text, best, known, same_language=not cross),
+        *missing_terms(question, best, vocabulary, same_language=not cross),
         best.similarity,
         query.known_fraction,
         cross,
@@ -127,17 +128,16 @@ def _sigmoid(value: float) -> float:
     return 1.0 / (1.0 + math.exp(-value))
 
 
-def confidence(
+def answer_probability(
     calibration: Calibration,
     ranked: list[Candidate],
-    wanted: AnswerType,
     retrieval: Retrieval,
-    known: Mapping[str, int],
+    vocabulary: Mapping[str, int],
 ) -> float:
     """Probability (0..1) that the best-ranked sentence answers the question."""
     if not ranked:
         return 0.0
-    features = confidence_features(ranked, wanted, retrieval, known)
+    features = confidence_features(ranked, retrieval, vocabulary)
     w = calibration.confidence_weights
     value = w["bias"] + sum(w[name] * x for name, x in zip(FEATURES, features, strict=True))
     return _sigmoid(value)

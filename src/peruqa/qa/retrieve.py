@@ -10,7 +10,8 @@ from peruqa.index.embedding import Embedder
 from peruqa.index.store import IndexData
 from peruqa.ingest.chunking import Chunk
 from peruqa.ingest.documents import Document
-from peruqa.text.lexical import LexicalIndex, terms
+from peruqa.qa.question import Question, analyse
+from peruqa.text.lexical import LexicalIndex
 
 # Candidates taken from each side before fusion; enough for the top 20 after re-scoring.
 _CANDIDATES = 50
@@ -27,9 +28,8 @@ class Passage:
 
 @dataclass(frozen=True)
 class Query:
-    text: str
+    question: Question
     vector: np.ndarray
-    terms: list[str]
     known_fraction: float  # share of the question's terms the corpus contains
 
 
@@ -48,15 +48,15 @@ class Retriever:
             [f"{data.documents[c.doc_id].title} {c.text}" for c in data.chunks]
         )
 
-    def make_query(self, question: str) -> Query:
-        vector = self.embedder.embed_queries([question])[0]
-        query_terms = terms(question)
-        return Query(question, vector, query_terms, self.lexical.known_fraction(query_terms))
+    def embed(self, question: Question) -> Query:
+        vector = self.embedder.embed_queries([question.text])[0]
+        return Query(question, vector, self.lexical.known_fraction(question.terms))
 
     def search(self, question: str, top_k: int = 5) -> Retrieval:
-        return self.search_query(self.make_query(question), top_k)
+        """Analyse, embed and search in one call (tools and tests; the service times each)."""
+        return self.retrieve(self.embed(analyse(question)), top_k)
 
-    def search_query(self, query: Query, top_k: int = 5) -> Retrieval:
+    def retrieve(self, query: Query, top_k: int = 5) -> Retrieval:
         total = self.data.faiss_index.ntotal
         if total == 0:
             return Retrieval(query, [])
@@ -66,7 +66,7 @@ class Retriever:
             int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0
         }
 
-        bm25 = self.lexical.scores(query.terms)
+        bm25 = self.lexical.scores(query.question.terms)
         best = float(bm25.max()) if len(bm25) else 0.0
         lexical: dict[int, float] = {}
         if best > 0:

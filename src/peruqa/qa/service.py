@@ -16,18 +16,12 @@ from peruqa.config import TOP_K_MAX, TOP_K_MIN, Settings
 from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
-from peruqa.qa.answering import Answer, Answerer
+from peruqa.qa.answering import Answer, Answerer, Timings
 from peruqa.qa.decision import load_calibration
+from peruqa.qa.question import Question, analyse
 from peruqa.qa.retrieve import Retriever
 
 log = logging.getLogger("peruqa.qa.service")
-
-
-@dataclass(frozen=True)
-class Timings:
-    embed_ms: float
-    search_ms: float
-    answer_ms: float
 
 
 @dataclass(frozen=True)
@@ -36,18 +30,19 @@ class Stage:
     retriever: Retriever
     answerer: Answerer
 
-    def answer(self, question: str, top_k: int) -> tuple[Answer, Timings]:
+    def run(self, question: Question, top_k: int, name: str) -> Answer:
+        """Answer with this stage's model, recording the stage and what each step cost."""
         started = time.perf_counter()
-        query = self.retriever.make_query(question)
+        query = self.retriever.embed(question)
         embedded = time.perf_counter()
-        retrieval = self.retriever.search_query(query, top_k)
+        retrieval = self.retriever.retrieve(query, top_k)
         searched = time.perf_counter()
-        answer = self.answerer.answer(retrieval)
+        answer = self.answerer.respond(retrieval)
         done = time.perf_counter()
         timings = Timings(
             (embedded - started) * 1000, (searched - embedded) * 1000, (done - searched) * 1000
         )
-        return answer, timings
+        return replace(answer, stage=name, timings=timings)
 
 
 @dataclass(frozen=True)
@@ -69,10 +64,8 @@ class QAService:
         # Made on first use: an index without a first stage never loads the fast model.
         self._first_embedder = first_stage_embedder
         self._snapshot: Snapshot | None = None
-        self.last_stage: str | None = None  # "first" or "main": who answered the last question
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
-        self.last_timings: Timings | None = None
 
     # -- index lifecycle -------------------------------------------------------------
 
@@ -155,14 +148,14 @@ class QAService:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
             return replace(cached, question=cleaned)
         snapshot = self.snapshot
+        asked = analyse(cleaned)
         answer = None
         if snapshot.first_stage is not None:
-            first, self.last_timings = snapshot.first_stage.answer(cleaned, k)
+            first = snapshot.first_stage.run(asked, k, "first")
             if first.confidence >= self.settings.escalate_below:
-                answer, self.last_stage = first, "first"
+                answer = first
         if answer is None:
-            answer, self.last_timings = snapshot.answer(cleaned, k)
-            self.last_stage = "main"
+            answer = snapshot.run(asked, k, "main")
         if self.settings.cache_size:
             with self._lock:
                 self._cache[key] = answer

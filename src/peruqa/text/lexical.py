@@ -10,26 +10,17 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
+from peruqa.text import vocab_en, vocab_es
 from peruqa.text.language import fold, words
+from peruqa.text.names import CAPITALISED
 
 # Function words of both languages, and question words, carry no evidence of topic.
-STOPWORDS = frozenset(
-    """
-    a an the of and or to in on at by for from with without into about as is are was were
-    be been being has have had do does did what which who whom whose when where why how
-    many much this that these those it its their there they them we our you your he she his
-    her can could will would shall should may might than then also not no yes any all some
-    more most other such since long per one two el la los las de del y o u en es son fue
-    fueron ser estar esta este estos estas ese esa eso que cual cuales quien quienes cuando
-    donde como cuanto cuanta cuantos cuantas por para con sin sobre un una unos unas se su
-    sus al lo le les ha han hay tiene tienen desde hasta entre mas muy ya le si no qu
-    """.split()
-)
+STOPWORDS = vocab_en.STOPWORDS | vocab_es.STOPWORDS
 _DIGIT_GROUP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _POSSESSIVE = re.compile(r"['’]s\b")
 # Capitalised words past the first, and numbers: the parts of a question that don't change
 # with its language ("Bolivia", "ICRC", "2023").
-_NAME = re.compile(r"(?<!^)(?<![¿¡] )\b(?:[A-ZÁÉÍÓÚÑ][\w’'-]+|\d[\d,.]*)")
+_NAME = re.compile(rf"(?<!^)(?<![¿¡] )\b(?:{CAPITALISED}|\d[\d,.]*)")
 
 
 def _stem(term: str) -> str:

@@ -22,9 +22,8 @@ from peruqa.config import get_settings
 from peruqa.index.embedding import make_embedder
 from peruqa.index.store import build_index_data
 from peruqa.ingest.documents import load_documents
-from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.answering import quoted_sentences
-from peruqa.qa.candidates import Candidate, rank_candidates
+from peruqa.qa.candidates import Candidate, gather_candidates, rank_candidates
 from peruqa.qa.decision import CALIBRATION_FILE, FEATURES, confidence_features
 from peruqa.qa.retrieve import Retrieval
 from peruqa.qa.service import QAService
@@ -37,7 +36,6 @@ class Case:
     item: EvalItem
     retrieval: Retrieval
     candidates: list[Candidate]
-    wanted: AnswerType
 
 
 def _holds(candidate: Candidate, expected: str | None) -> bool:
@@ -47,7 +45,7 @@ def _holds(candidate: Candidate, expected: str | None) -> bool:
 
 def _rank(case: Case, weights: dict[str, float]) -> list[Candidate]:
     return rank_candidates(
-        case.candidates, case.wanted, weights, case.retrieval.query.known_fraction
+        case.candidates, case.retrieval.query.question, weights, case.retrieval.query.known_fraction
     )
 
 
@@ -57,8 +55,11 @@ def _cases(service: QAService, paths: list[str]) -> list[Case]:
     for path in paths:
         for item in load_items(Path(path)):
             retrieval = snapshot.retriever.search(item.question, service.settings.top_k)
-            candidates, wanted = snapshot.answerer.candidates(retrieval)
-            cases.append(Case(item, retrieval, candidates, wanted))
+            weights = snapshot.answerer.calibration.sentence_weights
+            candidates = gather_candidates(
+                retrieval, snapshot.data, snapshot.retriever.lexical, weights
+            )
+            cases.append(Case(item, retrieval, candidates))
     return cases
 
 
@@ -102,7 +103,7 @@ def fit_confidence(
         right = case.item.answerable and _holds(ranked[0], case.item.answer)
         if case.item.answerable and not right:
             continue
-        rows.append(confidence_features(ranked, case.wanted, case.retrieval, known))
+        rows.append(confidence_features(ranked, case.retrieval, known))
         labels.append(right)
     features = np.asarray(rows)
     # Fit on standardised features so regularisation treats them alike, then fold the

@@ -58,9 +58,7 @@ async def ask_question(
         reason = "too_many_pending" if isinstance(error, TooManyPendingError) else "busy"
         metrics.REFUSED.labels(reason).inc()
         raise
-    # The other engineers' QAService may carry the stage on the answer; older ones do not.
-    stage = getattr(answer, "stage", None)
-    metrics.record_answer(answer.abstained, stage if isinstance(stage, str) else None)
+    metrics.record_answer(answer.abstained, answer.stage)
     if context.query_log is not None:
         client = request.client.host if request.client else None
         build = service.current.data.manifest.build_id if service.current else None

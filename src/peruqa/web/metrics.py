@@ -58,8 +58,8 @@ INDEX_LOAD = Gauge(
 )
 
 
-def record_answer(abstained: bool, stage: str | None) -> None:
-    ANSWERS.labels("declined" if abstained else "answered", stage or "main").inc()
+def record_answer(abstained: bool, stage: str) -> None:
+    ANSWERS.labels("declined" if abstained else "answered", stage).inc()
 
 
 def record_index(built_at: str | None, load_seconds: float) -> None:

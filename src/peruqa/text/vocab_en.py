@@ -1,0 +1,39 @@
+"""English word lists: every English word the text and answer-type rules know, in one place."""
+
+from __future__ import annotations
+
+# Frequent function words: a handful is enough to tell English from Spanish.
+FUNCTION_WORDS = frozenset(
+    """
+    the of and to in is are was were what which who whom whose when where why how does do
+    did has have had for with on by from at this that these those it its an a be been many
+    much since long there their they our we you your can will would about between
+    """.split()
+)
+
+# Words that carry no evidence of a passage's topic (folded, as ``lexical.terms`` sees them).
+STOPWORDS = frozenset(
+    """
+    a an the of and or to in on at by for from with without into about as is are was were
+    be been being has have had do does did what which who whom whose when where why how
+    many much this that these those it its their there they them we our you your he she his
+    her can could will would shall should may might than then also not no yes any all some
+    more most other such since long per one two
+    """.split()
+)
+
+QUESTION_WORDS = ("what", "which", "who", "whom", "whose", "when", "where", "why", "how")
+
+MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+
+NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten twenty thirty forty fifty hundred "
+    "thousand thousands million millions half third quarter fifth tenth dozens hundreds"
+).split()
+
+# Small words inside a long name ("Committee for the Study of ...").
+NAME_JOINERS = frozenset({"of", "the", "and", "for", "on"})
+# Words that open a descriptive phrase ("the Peruvian prison service (INPE)").
+PHRASE_STARTS = frozenset({"the", "a", "an", "to", "of", "by", "for", "in", "on", "with", "from"})
