@@ -146,6 +146,7 @@ def attack(base: str, seconds: float, pool: list[str]) -> list[str]:
     latencies: dict[str, list[float]] = {"/ask": [], "GET /?q=": [], "POST /": []}
     statuses: Counter[int] = Counter()
     codes: Counter[str] = Counter()
+    sequence: list[float] = []
     quick: dict[str, list[float]] = {"/health": [], "/static/style.css": []}
     deadline = time.monotonic() + seconds
     n = 0
@@ -163,6 +164,7 @@ def attack(base: str, seconds: float, pool: list[str]) -> list[str]:
                 response = visitor.post("/", data={"question": question})
             elapsed = time.perf_counter() - started
             latencies[kind].append(elapsed)
+            sequence.append(elapsed)
             statuses[response.status_code] += 1
             if response.status_code != 200:
                 codes[response.json().get("error", {}).get("code", "?")] += 1
@@ -175,6 +177,7 @@ def attack(base: str, seconds: float, pool: list[str]) -> list[str]:
     for thread in threads:
         thread.join()
     every = [value for values in latencies.values() for value in values]
+    order = [f"{t * 1000:.0f}" for t in sequence]
     lines = [
         f"Slow-question attack, {seconds:.0f} s: address A keeps 30 1,000-character questions "
         "in flight; address B asks unseen normal questions",
@@ -193,6 +196,7 @@ def attack(base: str, seconds: float, pool: list[str]) -> list[str]:
             f"p99 {quantile(times, 0.99) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
         )
     lines.append(f"  A's answers by status: {dict(attacker)}")
+    lines.append(f"  B's latencies in order (ms): {' '.join(order)}")
     return lines
 
 
