@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -83,15 +85,24 @@ def _route_of(scope: Scope) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path or "/"
-    # Not a route (404s, the static mount): one label each, never the raw path, so a
-    # scanner cannot create a label per URL it tries.
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for candidate in getattr(router, "routes", ()):
+    # Answered before routing (429, 413): find the route it was meant for. Never the raw
+    # path, so a scanner cannot create a label per URL it tries.
+    router = getattr(scope.get("app"), "router", None)
+    return _match(getattr(router, "routes", ()), scope) or "other"
+
+
+def _match(routes: Iterable[Any], scope: Scope) -> str | None:
+    for candidate in routes:
         match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(candidate, "path", "other")) or "other"
-    return "other"
+        if match is not Match.FULL:
+            continue
+        # FastAPI keeps an included router as one entry; its own routes say which matched.
+        inner = getattr(getattr(candidate, "original_router", None), "routes", None)
+        if inner is not None:
+            return _match(inner, scope)
+        path = getattr(candidate, "path", None)
+        return path if isinstance(path, str) and path else None
+    return None
 
 
 class MetricsMiddleware:
