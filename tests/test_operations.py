@@ -115,7 +115,9 @@ def test_requests_refused_before_routing_are_counted_under_their_route(
 ) -> None:
     with client_for(settings, rate_limit_per_minute=1.0, rate_limit_burst=1) as client:
         body = {"question": "q", "helpful": True}
-        before = _sample(client.get("/metrics").text, "peruqa_requests_total", status="429")
+        before = _sample(
+            client.get("/metrics").text, "peruqa_requests_total", route="/feedback", status="429"
+        )
         assert [client.post("/feedback", json=body).status_code for _ in range(2)] == [201, 429]
         text = client.get("/metrics").text
     assert _sample(text, "peruqa_requests_total", route="/feedback", status="429") - before == 1
