@@ -48,8 +48,11 @@ def warm_up(service: QAService) -> None:
     if snapshot is None:
         return
     stages = [snapshot, *([snapshot.first_stage] if snapshot.first_stage else [])]
-    for stage in stages:
-        stage.retriever.embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since when?"])
+    try:
+        for stage in stages:
+            stage.retriever.embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since?"])
+    except Exception:  # a model that fails here fails on /ask too, where it is reported
+        log.exception("Warm-up failed")
 
 
 def create_app(
