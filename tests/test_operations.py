@@ -22,6 +22,7 @@ from peruqa.errors import ConfigError
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
+from peruqa.web.deps import get_service
 from peruqa.web.feedback import FeedbackStore
 from peruqa.web.ratelimit import client_address, parse_networks
 
@@ -37,6 +38,18 @@ def client_for(settings: Settings, **update: Any) -> TestClient:
 def client(settings: Settings) -> Iterator[TestClient]:
     with client_for(settings, admin_token=TOKEN) as client:
         yield client
+
+
+def test_routes_get_the_service_through_depends(settings: Settings) -> None:
+    class Unloaded:
+        current = None
+        embedder = FakeEmbedder()
+
+    app = create_app(settings, FakeEmbedder())
+    app.dependency_overrides[get_service] = Unloaded
+    with TestClient(app) as client:
+        assert client.get("/health").json()["index_loaded"] is False
+        assert client.get("/ready").status_code == 503
 
 
 # -- readiness and metrics --------------------------------------------------------------

@@ -1,8 +1,8 @@
 """What the routes need, handed to them through ``Depends``.
 
 ``create_app`` builds one ``WebContext`` per app and keeps it on ``app.state``; the routes
-ask for the parts they use, so each can be replaced in a test with
-``app.dependency_overrides``.
+ask for the parts they use (or the whole context when they need several), so each can be
+replaced in a test with ``app.dependency_overrides``.
 """
 
 from __future__ import annotations
@@ -40,10 +40,6 @@ def get_context(request: Request) -> WebContext:
     return context
 
 
-def get_settings(request: Request) -> Settings:
-    return get_context(request).settings
-
-
 def get_service(request: Request) -> QAService:
     return get_context(request).service
 
@@ -52,22 +48,11 @@ def get_feedback(request: Request) -> FeedbackStore:
     return get_context(request).feedback
 
 
-def get_query_log(request: Request) -> QueryLog | None:
-    return get_context(request).query_log
-
-
-def get_admission(request: Request) -> Admission:
-    return get_context(request).admission
-
-
 def get_templates(request: Request) -> Jinja2Templates:
     return get_context(request).templates
 
 
 ContextDep = Annotated[WebContext, Depends(get_context)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[QAService, Depends(get_service)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
-QueryLogDep = Annotated[QueryLog | None, Depends(get_query_log)]
-AdmissionDep = Annotated[Admission, Depends(get_admission)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
