@@ -76,6 +76,18 @@ def test_limiter_counts_per_client_in_its_window() -> None:
     assert limiter.hit("a") == 0.0  # the window moved on
 
 
+def test_unreachable_rate_limit_storage_lets_requests_through_quickly() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limiter = Limiter(make_storage(f"redis://127.0.0.1:{port}"), 1, 60, "t")
+    started = time.monotonic()
+    assert [limiter.hit("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert time.monotonic() - started < 2.0
+
+
 def test_key_matches_is_exact() -> None:
     assert key_matches("k2", ["k1", "k2"])
     assert not key_matches("k", ["k1", "k2"])

@@ -98,6 +98,14 @@ class Limiter:
         self.item: RateLimitItem = RateLimitItemPerSecond(amount, seconds)
         self.strategy = MovingWindowRateLimiter(storage)
         self.namespace = namespace
+        self._warned = -math.inf
+
+    def _storage_down(self) -> None:
+        # Once every 30 s at most: an outage must not also flood the log.
+        now = time.monotonic()
+        if now - self._warned >= 30:
+            self._warned = now
+            log.exception("Rate limit storage unavailable; requests are let through")
 
     def hit(self, key: str) -> float:
         """Spend one unit; 0 when allowed, else seconds until one is free."""
@@ -106,7 +114,7 @@ class Limiter:
                 return 0.0
             stats = self.strategy.get_window_stats(self.item, self.namespace, key)
         except Exception:  # storage down: serving beats limiting (logged for operators)
-            log.exception("Rate limit storage unavailable; request allowed")
+            self._storage_down()
             return 0.0
         return max(1.0, stats.reset_time - time.time())
 
@@ -117,14 +125,22 @@ class Limiter:
                 return 0.0
             stats = self.strategy.get_window_stats(self.item, self.namespace, key)
         except Exception:
-            log.exception("Rate limit storage unavailable; request allowed")
+            self._storage_down()
             return 0.0
         return max(1.0, stats.reset_time - time.time())
 
 
+# The limiter is asked on the event loop: a Redis that stops answering must cost at most
+# this long per request (and then the request is let through), never hang the worker.
+REDIS_TIMEOUT_S = 0.25
+
+
 def make_storage(uri: str) -> Storage:
+    options: dict[str, float] = {}
+    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+        options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
     try:
-        storage = storage_from_string(uri)
+        storage = storage_from_string(uri, **options)
     except Exception as exc:
         raise ConfigError(
             f"Invalid value for PERUQA_RATE_LIMIT_STORAGE: {exc}. "
