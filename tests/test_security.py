@@ -202,8 +202,32 @@ def test_query_log_rotates(settings: Settings) -> None:
     with make_client(settings, query_log_max_bytes=1024, query_log_backups=2) as client:
         for number in range(30):
             client.post("/ask", json={"question": f"What about the glaciers, case {number}?"})
-    files = sorted(p.name for p in settings.data_dir.iterdir())
+    files = sorted(p.name for p in settings.data_dir.iterdir() if not p.name.endswith(".lock"))
     assert files == ["queries.log", "queries.log.1", "queries.log.2"]
+
+
+def test_query_log_shared_by_two_workers_loses_no_line(tmp_path: Path) -> None:
+    from peruqa.qa.answering import Answer
+    from peruqa.web.querylog import QueryLog
+
+    path = tmp_path / "queries.log"
+    # Two handlers on one file stand for two worker processes, each with its own open file.
+    logs = [QueryLog(path, max_bytes=2048, backups=50) for _ in range(2)]
+    answer = Answer(question="q", answer="a", abstained=False, language="en", confidence=0.5)
+    for number in range(200):
+        logs[number % 2].record(answer, float(number))
+    for log in logs:
+        log.close()
+    files = [path.with_name(f"queries.log.{n}") for n in range(50, 0, -1)] + [path]
+    lines = [
+        json.loads(line)
+        for file in files
+        if file.exists()
+        for line in file.read_text().splitlines()
+    ]
+    # Every line, oldest file first, in the order written: one rotation at a time.
+    assert [entry["latency_ms"] for entry in lines] == [float(n) for n in range(200)]
+    assert all(file.stat().st_size <= 2048 + 300 for file in files if file.exists())
 
 
 def test_errors_never_show_server_paths(settings: Settings, tmp_path: Path) -> None:
