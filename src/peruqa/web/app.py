@@ -96,6 +96,7 @@ def create_app(
         yield
         reloader.stop()
         context.admission.close()
+        metrics.worker_exit()
 
     # No automatic slash redirects: they build an absolute URL from the Host header, which
     # a client controls. "/ask/" is a plain 404 instead.

@@ -24,7 +24,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,6 +69,12 @@ def record_index(built_at: str | None, load_seconds: float) -> None:
         with contextlib.suppress(ValueError):  # an odd timestamp must not stop a reload
             INDEX_BUILT.set(datetime.fromisoformat(built_at).timestamp())
     INDEX_LOAD.set(load_seconds)
+
+
+def worker_exit() -> None:
+    """Drop this worker's live gauges (queue depth) from the shared folder as it stops."""
+    if os.environ.get(MULTIPROC_ENV):
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def exposition() -> tuple[bytes, str]:
