@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peruqa.config import Settings, get_settings
 from peruqa.errors import PeruQAError
@@ -148,14 +149,14 @@ def create_app(
 
 
 class _StartReloader:
-    def __init__(self, app: object, reloader: Reloader) -> None:
+    def __init__(self, app: ASGIApp, reloader: Reloader) -> None:
         self.app = app
         self.reloader = reloader
 
-    async def __call__(self, scope: dict[str, object], receive: object, send: object) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             self.reloader.start()
-        await self.app(scope, receive, send)  # type: ignore[operator]
+        await self.app(scope, receive, send)
 
 
 def app_from_env() -> FastAPI:
