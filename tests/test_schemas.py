@@ -96,11 +96,39 @@ def test_carried_turns_keep_the_quote_and_drop_the_rest() -> None:
     assert len(field) < 1500
     (back,) = earlier_turns([field])
     assert back.answer == turn.answer and back.highlight == turn.highlight
-    assert len(back.citations) == 3 and back.notice is None
+    assert len(back.citations) == 2 and back.notice is None
     citation = back.citations[0]
     assert citation.text == "The office opened in 1991." and citation.quote_end == len(
         citation.text
     )
+
+
+def test_carried_turns_always_fit_the_body_limit_beside_a_long_question() -> None:
+    from urllib.parse import urlencode
+
+    from peruqa.config import get_settings
+    from peruqa.web.pages import _fitting
+
+    settings = get_settings()
+    accented = "é" * 150  # six bytes a character once percent-encoded
+    turn = AskResponse(
+        question=accented,
+        answer=accented,
+        abstained=False,
+        language="es",
+        answer_language="es",
+        confidence=0.9,
+        highlight=None,
+        citations=[_citation(accented, 0, 400)] * 2,
+        related=[],
+    )
+    kept = _fitting([carry(turn)] * 5, settings)
+    assert 1 <= len(kept) < 5  # the oldest dropped out
+    body = urlencode(
+        [("question", "ñ" * settings.max_question_chars), ("lang", "es")]
+        + [("turn", field) for field in kept]
+    )
+    assert len(body) <= settings.max_body_bytes
 
 
 def test_damaged_carried_turns_drop_out() -> None:

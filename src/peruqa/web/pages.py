@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from peruqa.config import Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
 from peruqa.web.asking import ask_question
@@ -62,24 +63,41 @@ def _base(request: Request, language: str, switch_url: str) -> dict[str, Any]:
     }
 
 
-def _compact_citation(citation: CitationOut) -> CitationOut:
-    quote = citation.text[citation.quote_start : citation.quote_end]
-    return citation.model_copy(update={"text": quote, "quote_start": 0, "quote_end": len(quote)})
+# What the page does not show of a carried citation is blanked: the whole thread must fit
+# the body limit (16 KB) with a 1,000-character question beside it.
+_UNSHOWN = {"source": "", "chunk_id": "", "url": "", "score": 0.0}
+
+
+def _compact_citation(citation: CitationOut, keep_quote: bool) -> CitationOut:
+    quote = citation.text[citation.quote_start : citation.quote_end] if keep_quote else ""
+    return citation.model_copy(
+        update={**_UNSHOWN, "text": quote, "quote_start": 0, "quote_end": len(quote)}
+    )
 
 
 def carry(turn: AskResponse) -> str:
     """A turn as the hidden field that brings it back on the next form post (~1 KB)."""
     compact = turn.model_copy(
         update={
-            "citations": [_compact_citation(c) for c in turn.citations[:3]],
-            "related": [
-                c.model_copy(update={"text": "", "quote_start": 0, "quote_end": 0})
-                for c in turn.related[:3]
-            ],
+            "citations": [_compact_citation(c, True) for c in turn.citations[:2]],
+            "related": [_compact_citation(c, False) for c in turn.related[:2]],
             "notice": None,
         }
     )
     return compact.model_dump_json()
+
+
+def _fitting(carried: list[str], settings: Settings) -> list[str]:
+    """The newest carried turns whose form encoding, beside the longest question (6 bytes a
+    character when percent-encoded), stays under the body limit; older ones drop out."""
+    budget = settings.max_body_bytes - 6 * settings.max_question_chars - 256
+    kept: list[str] = []
+    for field in reversed(carried):
+        budget -= len(urlencode({"turn": field})) + 1
+        if budget < 0:
+            break
+        kept.append(field)
+    return kept[::-1]
 
 
 def earlier_turns(fields: list[str]) -> list[AskResponse]:
@@ -124,7 +142,7 @@ async def _render_chat(
     page = _base(request, language, _url("/", q=last, lang=other))
     page.update(
         turns=turns,
-        carried=[carry(turn) for turn in turns][-MAX_HISTORY:],
+        carried=_fitting([carry(turn) for turn in turns][-MAX_HISTORY:], context.settings),
         question=question if error else "",
         error=error,
         feedback_sent=feedback_sent,
