@@ -306,6 +306,8 @@ def test_page_takes_its_limits_from_settings(settings: Settings) -> None:
         ({"PERUQA_CORS_ORIGINS": "{"}, ["serve"], "PERUQA_CORS_ORIGINS"),
         ({}, ["serve", "--port", "99999"], "99999"),
         ({"PERUQA_ADMIN_TOKEN": "short"}, ["serve"], "PERUQA_ADMIN_TOKEN"),
+        ({"PERUQA_TRUSTED_PROXIES": '["lb.local"]'}, ["serve", "--workers", "2"], "lb.local"),
+        ({"PERUQA_RATE_LIMIT_STORAGE": "mongo://x"}, ["serve"], "PERUQA_RATE_LIMIT_STORAGE"),
     ],
 )
 def test_startup_settings_errors_are_one_line(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from importlib import resources
 from pathlib import Path
@@ -123,6 +124,24 @@ class Settings(BaseSettings):
     @classmethod
     def _no_first_stage(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # Checked here so that `peruqa serve` stops with one line, before any worker starts.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"'{entry}' is not an IP address or network") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("use memory:// or redis://host:port")
+        return value
 
     @field_validator("admin_token")
     @classmethod
