@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install index run test lint bench browser clean
+# One worker per core; with several, the rate limit is shared through a local Redis.
+WORKERS ?= $(or $(PERUQA_WORKERS),$(shell nproc 2>/dev/null || echo 1))
+REDIS_PORT ?= 6379
+
+.PHONY: install index run test lint bench browser redis clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -20,19 +24,32 @@ install: $(STAMP)
 index: install
 	$(BIN)/peruqa index --if-stale
 
-run: index
-	$(BIN)/peruqa serve
+# With several workers, rate-limit counters live in Debian's redis-server (started here on
+# loopback, without persistence, when none answers) unless PERUQA_RATE_LIMIT_STORAGE says
+# otherwise; without redis-server each worker counts alone and the server says so.
+run: index redis
+	@if [ -z "$$PERUQA_RATE_LIMIT_STORAGE" ] && [ "$(WORKERS)" -gt 1 ] && command -v redis-server >/dev/null; then \
+	  redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || \
+	    redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null; \
+	  export PERUQA_RATE_LIMIT_STORAGE=redis://127.0.0.1:$(REDIS_PORT); \
+	fi; \
+	PERUQA_WORKERS=$(WORKERS) $(BIN)/peruqa serve
 
 # Debian's Chromium drives the browser tests; install it once when it is missing.
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's redis-server shares rate limits between workers (make run, the worker tests).
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || echo "redis-server not installed: rate limits stay per worker"
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: install browser lint
+test: install browser redis lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
 bench: index
