@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install index run test lint bench browser ocr clean
+# One worker per core; with several, the rate limit is shared through a local Redis.
+WORKERS ?= $(or $(PERUQA_WORKERS),$(shell nproc 2>/dev/null || echo 1))
+REDIS_PORT ?= 6379
+
+.PHONY: install index run test lint bench browser ocr redis clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -20,8 +24,16 @@ install: $(STAMP)
 index: install ocr
 	$(BIN)/peruqa index --if-stale
 
-run: index
-	$(BIN)/peruqa serve
+# With several workers, rate-limit counters live in Debian's redis-server (started here on
+# loopback, without persistence, when none answers) unless PERUQA_RATE_LIMIT_STORAGE says
+# otherwise; without redis-server each worker counts alone and the server says so.
+run: index redis
+	@if [ -z "$$PERUQA_RATE_LIMIT_STORAGE" ] && [ "$(WORKERS)" -gt 1 ] && command -v redis-server >/dev/null; then \
+	  redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || \
+	    redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null; \
+	  export PERUQA_RATE_LIMIT_STORAGE=redis://127.0.0.1:$(REDIS_PORT); \
+	fi; \
+	PERUQA_WORKERS=$(WORKERS) $(BIN)/peruqa serve
 
 # Debian's Chromium drives the browser tests; install it once when it is missing.
 browser:
@@ -31,12 +43,17 @@ browser:
 ocr:
 	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx spa || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa >/dev/null; }
 
+# Debian's redis-server shares rate limits between workers (make run, the worker tests).
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || echo "redis-server not installed: rate limits stay per worker"
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: install browser ocr lint
+test: install browser ocr redis lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
 bench: index

@@ -252,9 +252,10 @@ def test_highlight_is_not_the_question_own_number(service: QAService) -> None:
     question = "How much area have tropical glaciers in the Andes lost since 1970?"
     answer = service.ask(question)
     assert answer.abstained is False
-    if answer.highlight is not None:
-        highlighted = answer.answer[answer.highlight.start : answer.highlight.end]
-        assert highlighted.strip(".") not in question
+    # Asserted, not assumed: a missing highlight used to let this test pass vacuously.
+    assert answer.highlight is not None
+    highlighted = answer.answer[answer.highlight.start : answer.highlight.end]
+    assert highlighted.strip(".") and highlighted.strip(".") not in question
 
 
 def test_answer_span_finds_a_translated_expansion() -> None:

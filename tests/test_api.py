@@ -1,5 +1,6 @@
 import html
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -7,29 +8,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from helpers import assert_error_shape
 from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
 
 QUESTION = "When did the agency open an office in Cusco?"
 CITATION_FIELDS = {"title", "publisher", "source", "chunk_id", "text", "score", "start", "end"}
-
-
-def assert_error_shape(response: httpx.Response, status: int | None = None) -> str:
-    """The error body is {"error": {"code", "message"}}, with no trace; returns the message."""
-    if status is not None:
-        assert response.status_code == status
-    assert 400 <= response.status_code < 600
-    assert response.headers["content-type"].startswith("application/json")
-    assert "Traceback" not in response.text
-    assert 'File "' not in response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert {"code", "message"} <= set(body["error"])
-    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
-    message = body["error"]["message"]
-    assert isinstance(message, str) and message.strip()
-    return message
 
 
 def test_ask_returns_the_documented_fields(live_server: str) -> None:
@@ -52,9 +37,9 @@ def test_ask_returns_the_documented_fields(live_server: str) -> None:
     assert "1991" in body["answer"]
 
 
-def test_ask_abstains_on_off_topic_question(live_server: str) -> None:
+def test_ask_abstains_on_off_topic_question(client: TestClient) -> None:
     question = "Who won the football world cup final in 2022?"
-    response = httpx.post(f"{live_server}/ask", json={"question": question})
+    response = client.post("/ask", json={"question": question})
     assert response.status_code == 200
     body = response.json()
     assert body["abstained"] is True
@@ -63,16 +48,16 @@ def test_ask_abstains_on_off_topic_question(live_server: str) -> None:
 
 
 @pytest.mark.parametrize("top_k", [1, 2, 20])
-def test_ask_respects_top_k(live_server: str, top_k: int) -> None:
-    response = httpx.post(f"{live_server}/ask", json={"question": QUESTION, "top_k": top_k})
+def test_ask_respects_top_k(client: TestClient, top_k: int) -> None:
+    response = client.post("/ask", json={"question": QUESTION, "top_k": top_k})
     assert response.status_code == 200
     # The corpus has three chunks: never more than that, never more than asked for.
     assert 1 <= len(response.json()["citations"]) <= min(top_k, 3)
 
 
 @pytest.mark.parametrize("top_k", [0, 21, -3])
-def test_ask_top_k_out_of_range_is_422(live_server: str, top_k: int) -> None:
-    response = httpx.post(f"{live_server}/ask", json={"question": QUESTION, "top_k": top_k})
+def test_ask_top_k_out_of_range_is_422(client: TestClient, top_k: int) -> None:
+    response = client.post("/ask", json={"question": QUESTION, "top_k": top_k})
     message = assert_error_shape(response, 422)
     assert "top_k" in message
 
@@ -92,15 +77,15 @@ def test_ask_top_k_out_of_range_is_422(live_server: str, top_k: int) -> None:
         ("just a string", ""),
     ],
 )
-def test_ask_bad_json_input_is_a_clear_4xx(live_server: str, payload: Any, mentions: str) -> None:
-    response = httpx.post(f"{live_server}/ask", json=payload)
+def test_ask_bad_json_input_is_a_clear_4xx(client: TestClient, payload: Any, mentions: str) -> None:
+    response = client.post("/ask", json=payload)
     message = assert_error_shape(response, 422)
     assert mentions.lower() in message.lower()
 
 
-def test_ask_body_not_json_is_a_clear_4xx(live_server: str) -> None:
-    response = httpx.post(
-        f"{live_server}/ask",
+def test_ask_body_not_json_is_a_clear_4xx(client: TestClient) -> None:
+    response = client.post(
+        "/ask",
         content=b"{question: oops",
         headers={"content-type": "application/json"},
     )
@@ -109,10 +94,8 @@ def test_ask_body_not_json_is_a_clear_4xx(live_server: str) -> None:
     assert "JSON" in message
 
 
-def test_ask_empty_body_is_4xx(live_server: str) -> None:
-    response = httpx.post(
-        f"{live_server}/ask", content=b"", headers={"content-type": "application/json"}
-    )
+def test_ask_empty_body_is_4xx(client: TestClient) -> None:
+    response = client.post("/ask", content=b"", headers={"content-type": "application/json"})
     assert_error_shape(response)
     assert response.status_code < 500
 
@@ -125,25 +108,25 @@ def test_ask_empty_body_is_4xx(live_server: str) -> None:
         (b"\x00\x01\x02binary", "application/octet-stream"),
     ],
 )
-def test_ask_wrong_content_type_is_4xx(live_server: str, content: bytes, content_type: str) -> None:
-    response = httpx.post(
-        f"{live_server}/ask", content=content, headers={"content-type": content_type}
-    )
+def test_ask_wrong_content_type_is_4xx(
+    client: TestClient, content: bytes, content_type: str
+) -> None:
+    response = client.post("/ask", content=content, headers={"content-type": content_type})
     assert_error_shape(response)
     assert response.status_code < 500
 
 
-def test_ask_wrong_content_type_message_mentions_json(live_server: str) -> None:
-    response = httpx.post(
-        f"{live_server}/ask",
+def test_ask_wrong_content_type_message_mentions_json(client: TestClient) -> None:
+    response = client.post(
+        "/ask",
         content=b"question=hello",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert "JSON" in assert_error_shape(response)
 
 
-def test_ask_get_is_not_allowed(live_server: str) -> None:
-    response = httpx.get(f"{live_server}/ask")
+def test_ask_get_is_not_allowed(client: TestClient) -> None:
+    response = client.get("/ask")
     assert_error_shape(response, 405)
 
 
@@ -158,8 +141,8 @@ def test_health_reports_the_loaded_index(live_server: str) -> None:
     assert body["model"] == "fake"
 
 
-def test_chat_page_has_a_question_box(live_server: str) -> None:
-    response = httpx.get(f"{live_server}/")
+def test_chat_page_has_a_question_box(client: TestClient) -> None:
+    response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "<form" in response.text
@@ -171,10 +154,10 @@ def page_text(response: httpx.Response) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", response.text)).split())
 
 
-def test_chat_page_renders_an_answer_with_its_source(live_server: str) -> None:
-    response = httpx.get(f"{live_server}/", params={"q": QUESTION})
+def test_chat_page_renders_an_answer_with_its_source(client: TestClient) -> None:
+    response = client.get("/", params={"q": QUESTION})
     assert response.status_code == 200
-    api = httpx.post(f"{live_server}/ask", json={"question": QUESTION}).json()
+    api = client.post("/ask", json={"question": QUESTION}).json()
     text = page_text(response)
     assert api["answer"] in text
     assert "Red Cross in the Andes" in text
@@ -187,15 +170,22 @@ def test_chat_page_form_post_renders_an_answer(live_server: str) -> None:
     assert "It opened an office in Cusco in 1991." in page_text(response)
 
 
-def test_chat_page_escapes_the_question(live_server: str) -> None:
-    response = httpx.get(f"{live_server}/", params={"q": "<script>alert(1)</script> Cusco?"})
+def test_chat_page_escapes_the_question(client: TestClient) -> None:
+    response = client.get("/", params={"q": "<script>alert(1)</script> Cusco?"})
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.text
 
 
-def test_unknown_route_is_404_in_the_error_shape(live_server: str) -> None:
-    response = httpx.get(f"{live_server}/no/such/page")
+def test_unknown_route_is_404_in_the_error_shape(client: TestClient) -> None:
+    response = client.get("/no/such/page")
     assert_error_shape(response, 404)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """In process: no socket where the test is about the app, not HTTP itself."""
+    with TestClient(create_app(settings, FakeEmbedder())) as client:
+        yield client
 
 
 @pytest.fixture

@@ -35,13 +35,15 @@ PLACES = ["Cusco", "Ayacucho", "Puno", "Lima", "Arequipa", "Huancavelica", "JunÃ
 def test_concurrent_questions_while_reloading(
     settings: Settings, serve_app: Callable[[Any], str]
 ) -> None:
-    # The rate limit is for visitors on the internet; this test is one very busy client.
+    # The rate limit and the per-address share of the queue are for visitors on the
+    # internet; this test is one very busy client.
+    update = {"rate_limit_per_minute": 0.0, "query_log": False, "queue_per_client": CLIENTS}
     app = create_app(
-        settings.model_copy(update={"rate_limit_per_minute": 0.0, "query_log": False}),
+        settings.model_copy(update=update),
         FakeEmbedder(),
     )
     url = serve_app(app)
-    service = app.state.service
+    service = app.state.context.service
     stop = threading.Event()
     statuses: Counter[int | str] = Counter()
     lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from helpers import assert_error_shape
 from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
-from peruqa.web.security import CONTENT_SECURITY_POLICY, TokenBuckets, key_matches, public_message
+from peruqa.web.ratelimit import Limiter, make_storage
+from peruqa.web.security import CONTENT_SECURITY_POLICY, key_matches, public_message
 
 QUESTION = {"question": "Since when has the Example Relief Agency worked in the Andes?"}
 
@@ -24,18 +27,11 @@ def make_client(settings: Settings, **overrides: Any) -> TestClient:
 
 @pytest.fixture
 def limited(settings: Settings) -> Iterator[TestClient]:
-    # Two questions at once, then one every 10 s: small enough to trip in a test.
+    # Two questions at once, two more in each 20 s window: small enough to trip in a test.
     with make_client(
         settings, rate_limit_per_minute=6.0, rate_limit_burst=2, api_keys=["staff-key-1"]
     ) as client:
         yield client
-
-
-def assert_error_shape(response: Any, code: str) -> None:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
 
 
 def test_rate_limit_answers_429_with_retry_after(limited: TestClient) -> None:
@@ -43,9 +39,9 @@ def test_rate_limit_answers_429_with_retry_after(limited: TestClient) -> None:
     assert limited.post("/ask", json=QUESTION).status_code == 200
     refused = limited.post("/ask", json=QUESTION)
     assert refused.status_code == 429
-    assert_error_shape(refused, "rate_limited")
-    # One token every 10 s, so the wait is a whole number of seconds up to 10.
-    assert 1 <= int(refused.headers["retry-after"]) <= 10
+    assert_error_shape(refused, 429, "rate_limited")
+    # The window is 20 s (a burst of 2 at 6 a minute): the wait is whole seconds up to 20.
+    assert 1 <= int(refused.headers["retry-after"]) <= 20
     # The page shares the visitor's budget; health checks never count.
     assert limited.get("/", params={"q": "glaciers"}).status_code == 429
     assert limited.get("/health").status_code == 200
@@ -70,13 +66,26 @@ def test_rate_limit_can_be_switched_off(settings: Settings) -> None:
         assert all(client.post("/ask", json=QUESTION).status_code == 200 for _ in range(5))
 
 
-def test_token_bucket_refills_over_time() -> None:
-    buckets = TokenBuckets(per_minute=60.0, burst=2)
-    assert buckets.take("a", now=0.0) == 0.0
-    assert buckets.take("a", now=0.0) == 0.0
-    assert buckets.take("a", now=0.0) == pytest.approx(1.0)
-    assert buckets.take("b", now=0.0) == 0.0  # per client
-    assert buckets.take("a", now=1.0) == 0.0  # one token back after a second
+def test_limiter_counts_per_client_in_its_window() -> None:
+    limiter = Limiter(make_storage("memory://"), amount=2, seconds=1, namespace="t")
+    assert limiter.hit("a") == 0.0
+    assert limiter.hit("a") == 0.0
+    assert 0 < limiter.hit("a") <= 1.0  # refused, with the wait until the window moves
+    assert limiter.hit("b") == 0.0  # per client
+    time.sleep(1.05)
+    assert limiter.hit("a") == 0.0  # the window moved on
+
+
+def test_unreachable_rate_limit_storage_lets_requests_through_quickly() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    limiter = Limiter(make_storage(f"redis://127.0.0.1:{port}"), 1, 60, "t")
+    started = time.monotonic()
+    assert [limiter.hit("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert time.monotonic() - started < 2.0
 
 
 def test_key_matches_is_exact() -> None:
@@ -122,7 +131,7 @@ def test_body_size_limit(settings: Settings) -> None:
         big = json.dumps({"question": "x" * 5000}).encode()
         response = client.post("/ask", content=big, headers={"content-type": "application/json"})
         assert response.status_code == 413
-        assert_error_shape(response, "payload_too_large")
+        assert_error_shape(response, 413, "payload_too_large")
         assert response.headers["x-content-type-options"] == "nosniff"
 
         # Chunked upload without Content-Length: caught while reading.
@@ -193,8 +202,32 @@ def test_query_log_rotates(settings: Settings) -> None:
     with make_client(settings, query_log_max_bytes=1024, query_log_backups=2) as client:
         for number in range(30):
             client.post("/ask", json={"question": f"What about the glaciers, case {number}?"})
-    files = sorted(p.name for p in settings.data_dir.iterdir())
+    files = sorted(p.name for p in settings.data_dir.iterdir() if not p.name.endswith(".lock"))
     assert files == ["queries.log", "queries.log.1", "queries.log.2"]
+
+
+def test_query_log_shared_by_two_workers_loses_no_line(tmp_path: Path) -> None:
+    from peruqa.qa.answering import Answer
+    from peruqa.web.querylog import QueryLog
+
+    path = tmp_path / "queries.log"
+    # Two handlers on one file stand for two worker processes, each with its own open file.
+    logs = [QueryLog(path, max_bytes=2048, backups=50) for _ in range(2)]
+    answer = Answer(question="q", answer="a", abstained=False, language="en", confidence=0.5)
+    for number in range(200):
+        logs[number % 2].record(answer, float(number))
+    for log in logs:
+        log.close()
+    files = [path.with_name(f"queries.log.{n}") for n in range(50, 0, -1)] + [path]
+    lines = [
+        json.loads(line)
+        for file in files
+        if file.exists()
+        for line in file.read_text().splitlines()
+    ]
+    # Every line, oldest file first, in the order written: one rotation at a time.
+    assert [entry["latency_ms"] for entry in lines] == [float(n) for n in range(200)]
+    assert all(file.stat().st_size <= 2048 + 300 for file in files if file.exists())
 
 
 def test_errors_never_show_server_paths(settings: Settings, tmp_path: Path) -> None:
@@ -204,7 +237,7 @@ def test_errors_never_show_server_paths(settings: Settings, tmp_path: Path) -> N
         page = client.get("/", params={"q": "glaciers"})
         health = client.get("/health")
     assert api.status_code == 503
-    assert_error_shape(api, "index_missing")
+    assert_error_shape(api, 503, "index_missing")
     for text in (api.text, page.text, health.text):
         assert str(tmp_path) not in text
         assert "Traceback" not in text
@@ -239,7 +272,7 @@ def test_slow_answer_gets_a_503_instead_of_hanging(settings: Settings) -> None:
     with TestClient(app) as client:
         response = client.post("/ask", json=QUESTION)
     assert response.status_code == 503
-    assert_error_shape(response, "timeout")
+    assert_error_shape(response, 503, "timeout")
 
 
 def test_unexpected_error_is_a_plain_500_with_security_headers(settings: Settings) -> None:
@@ -247,7 +280,7 @@ def test_unexpected_error_is_a_plain_500_with_security_headers(settings: Setting
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post("/ask", json=QUESTION)
     assert response.status_code == 500
-    assert_error_shape(response, "internal_error")
+    assert_error_shape(response, 500, "internal_error")
     assert "secret" not in response.text and "Traceback" not in response.text
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"

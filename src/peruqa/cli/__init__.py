@@ -1,9 +1,9 @@
-"""The ``peruqa`` command: build the index, serve, ask, evaluate.
+"""The ``peruqa`` command: build the index, serve, ask, evaluate, report.
 
 Each subcommand lives in its own module and registers itself on the group in ``base``.
 """
 
-from peruqa.cli import ask_cmd, feedback_cmd, index_cmd, serve_cmd
+from peruqa.cli import ask_cmd, feedback_cmd, index_cmd, report_cmd, serve_cmd
 from peruqa.cli.base import main
 
-__all__ = ["ask_cmd", "feedback_cmd", "index_cmd", "main", "serve_cmd"]
+__all__ = ["ask_cmd", "feedback_cmd", "index_cmd", "main", "report_cmd", "serve_cmd"]

@@ -8,18 +8,31 @@ from pathlib import Path
 import click
 
 from peruqa.cli.base import index_option, main, settings_from
+from peruqa.config import TOP_K_MAX, TOP_K_MIN
+from peruqa.errors import InvalidQuestionError
+
+TOP_K = click.IntRange(TOP_K_MIN, TOP_K_MAX)
 
 
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the same JSON as POST /ask.")
-@click.option("--top-k", type=click.IntRange(1, 20), help="Passages to retrieve (1-20).")
+@click.option(
+    "--top-k", type=TOP_K, help=f"Passages to retrieve ({TOP_K_MIN}-{TOP_K_MAX}; PERUQA_TOP_K)."
+)
 @index_option
 def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
     """Answer one question."""
     from peruqa.qa.service import QAService
     from peruqa.web.schemas import to_response
 
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Python hands undecodable argument bytes over as lone surrogates.
+        raise InvalidQuestionError(
+            "The question is not valid UTF-8 text; check the terminal's encoding."
+        ) from exc
     service = QAService(settings_from(index_dir=index_dir))
     answer = service.ask(question, top_k)
     if as_json:
@@ -34,12 +47,12 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
 
 @main.command("eval")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--top-k", type=click.IntRange(1, 20), default=5, show_default=True)
+@click.option("--top-k", type=TOP_K, help="Passages to retrieve (default PERUQA_TOP_K).")
 @click.option("--verbose", "-v", is_flag=True, help="List the questions it got wrong.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON result per question.")
 @index_option
 def eval_command(
-    path: Path, top_k: int, verbose: bool, as_json: bool, index_dir: Path | None
+    path: Path, top_k: int | None, verbose: bool, as_json: bool, index_dir: Path | None
 ) -> None:
     """Score the bot on a JSONL file of questions (see ../shared/eval/seed_qa.jsonl)."""
     from peruqa.qa.service import QAService
@@ -47,7 +60,7 @@ def eval_command(
 
     items = load_items(path)
     service = QAService(settings_from(index_dir=index_dir))
-    results = evaluate(service, items, top_k)
+    results = evaluate(service, items, top_k or service.settings.top_k)
     if as_json:
         for r in results:
             record = {

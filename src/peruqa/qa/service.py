@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from peruqa.config import Settings
+from peruqa.config import TOP_K_MAX, TOP_K_MIN, Settings
 from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
@@ -137,8 +137,8 @@ class QAService:
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         cleaned = self.validate(question)
         k = self.settings.top_k if top_k is None else top_k
-        if not 1 <= k <= 20:
-            raise InvalidQuestionError("top_k must be between 1 and 20.")
+        if not TOP_K_MIN <= k <= TOP_K_MAX:
+            raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
         key = (cleaned.casefold(), k)
         with self._lock:
             cached = self._cache.get(key)

@@ -52,6 +52,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_thanks": "Thank you, your feedback was saved.",
         "feedback_failed": "Your feedback could not be saved. Please try again.",
         "error_empty": "Please type a question.",
+        "truncated": "Your question was long: only its first {words} words were read.",
         "error_generic": "Something went wrong. Please try again.",
         "error_network": "The server could not be reached. Check your connection and try again.",
         "switch_language": "Español",
@@ -109,6 +110,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_thanks": "Gracias, su opinión quedó guardada.",
         "feedback_failed": "No se pudo guardar su opinión. Inténtelo de nuevo.",
         "error_empty": "Escriba una pregunta.",
+        "truncated": "Su pregunta era larga: solo se leyeron sus primeras {words} palabras.",
         "error_generic": "Algo salió mal. Inténtelo de nuevo.",
         "error_network": (
             "No se pudo contactar al servidor. Revise su conexión e inténtelo de nuevo."

@@ -28,10 +28,26 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL,
     helpful INTEGER NOT NULL,
     reason TEXT,
-    language TEXT NOT NULL
+    language TEXT NOT NULL,
+    build TEXT,
+    doc_id TEXT,
+    confidence REAL
 )
 """
-_COLUMNS = ("id", "created_at", "question", "answer", "helpful", "reason", "language")
+# Columns added after the first release; older databases get them on first open.
+_ADDED = {"build": "TEXT", "doc_id": "TEXT", "confidence": "REAL"}
+_COLUMNS = (
+    "id",
+    "created_at",
+    "question",
+    "answer",
+    "helpful",
+    "reason",
+    "language",
+    "build",
+    "doc_id",
+    "confidence",
+)
 
 
 class InvalidFeedbackError(PeruQAError):
@@ -51,6 +67,9 @@ class FeedbackRecord:
     helpful: bool
     reason: str | None
     language: str
+    build: str | None = None  # the index build that gave the answer
+    doc_id: str | None = None  # the document the answer quoted
+    confidence: float | None = None
 
 
 class FeedbackStore:
@@ -71,6 +90,10 @@ class FeedbackStore:
             if not self._ready:
                 with connection:
                     connection.execute(_SCHEMA)
+                    present = {row[1] for row in connection.execute("PRAGMA table_info(feedback)")}
+                    for name, kind in _ADDED.items():
+                        if name not in present:
+                            connection.execute(f"ALTER TABLE feedback ADD COLUMN {name} {kind}")
                 self._ready = True
         except (OSError, sqlite3.Error) as error:
             raise FeedbackStorageError(f"Cannot open the feedback database: {error}") from error
@@ -83,6 +106,9 @@ class FeedbackStore:
         helpful: bool,
         reason: str | None = None,
         language: str = "en",
+        build: str | None = None,
+        doc_id: str | None = None,
+        confidence: float | None = None,
     ) -> FeedbackRecord:
         question, answer = question.strip(), answer.strip()
         if not question:
@@ -106,9 +132,19 @@ class FeedbackStore:
         try:
             with connection:
                 cursor = connection.execute(
-                    "INSERT INTO feedback (created_at, question, answer, helpful, reason, language)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (created, question, answer, int(helpful), reason, language),
+                    "INSERT INTO feedback (created_at, question, answer, helpful, reason,"
+                    " language, build, doc_id, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        created,
+                        question,
+                        answer,
+                        int(helpful),
+                        reason,
+                        language,
+                        build,
+                        doc_id,
+                        confidence,
+                    ),
                 )
         except sqlite3.Error as error:
             raise FeedbackStorageError(f"Cannot save feedback: {error}") from error
@@ -116,7 +152,9 @@ class FeedbackStore:
             connection.close()
         row_id = cursor.lastrowid
         assert row_id is not None
-        return FeedbackRecord(row_id, created, question, answer, helpful, reason, language)
+        return FeedbackRecord(
+            row_id, created, question, answer, helpful, reason, language, build, doc_id, confidence
+        )
 
     def list(self) -> list[FeedbackRecord]:
         return list(self._rows())
@@ -129,7 +167,16 @@ class FeedbackStore:
             rows = connection.execute(f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id")
             for row in rows:
                 yield FeedbackRecord(
-                    int(row[0]), row[1], row[2], row[3], bool(row[4]), row[5], row[6]
+                    int(row[0]),
+                    row[1],
+                    row[2],
+                    row[3],
+                    bool(row[4]),
+                    row[5],
+                    row[6],
+                    row[7],
+                    row[8],
+                    row[9],
                 )
         except sqlite3.Error as error:
             raise FeedbackStorageError(f"Cannot read feedback: {error}") from error

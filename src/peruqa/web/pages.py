@@ -7,27 +7,28 @@ autoescaping alone, so passages that contain markup show as text.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
+from peruqa.config import Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
-from peruqa.qa.answering import Answer
-from peruqa.qa.service import QAService
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
-from peruqa.web.feedback import REASONS, FeedbackStore
+from peruqa.web.asking import ask_question
+from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
+from peruqa.web.feedback import REASONS
+from peruqa.web.handlers import error_headers, status_for
+from peruqa.web.schemas import AskResponse, CitationOut, to_response
 from peruqa.web.security import public_message
 
-# Earlier questions a no-JS visitor's thread carries in hidden fields (answers are cached).
+# Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
+# themselves (passages cut to the quote), so a new question re-renders them without asking
+# the model again: one request is one question.
 MAX_HISTORY = 5
 COOKIE_MAX_AGE = 365 * 24 * 3600
-
-LogQuery = Callable[[Request, Answer, float], None]
 
 
 def _language(request: Request, chosen: str | None = None) -> str:
@@ -62,111 +63,180 @@ def _base(request: Request, language: str, switch_url: str) -> dict[str, Any]:
     }
 
 
-def pages_router(templates: Jinja2Templates, service: QAService, log_query: LogQuery) -> APIRouter:
-    router = APIRouter()
+# What the page does not show of a carried citation is blanked: the whole thread must fit
+# the body limit (16 KB) with a 1,000-character question beside it.
+_UNSHOWN = {"source": "", "chunk_id": "", "url": "", "score": 0.0}
 
-    def ask(request: Request, question: str) -> Answer:
-        started = time.perf_counter()
-        answer = service.ask(question)
-        log_query(request, answer, started)
-        return answer
 
-    def render_chat(
-        request: Request,
-        question: str | None,
-        history: list[str],
-        chosen: str | None = None,
-        feedback_sent: bool = False,
-    ) -> Response:
-        language = _language(request, chosen)
-        turns: list[Answer] = []
-        for earlier in history[-MAX_HISTORY:]:
-            try:
-                turns.append(ask(request, earlier))
-            except PeruQAError:
-                continue  # an earlier question that no longer works just drops out
-        error = None
-        if question is not None and question.strip():
-            try:
-                turns.append(ask(request, question))
-            except PeruQAError as exc:
-                error = public_message(exc.message)
-        elif question is not None:
-            error = message("error_empty", language)
-        other = "es" if language == "en" else "en"
-        last = turns[-1].question if turns else None
-        context = _base(request, language, _url("/", q=last, lang=other))
-        context.update(
-            turns=turns,
-            history=[turn.question for turn in turns][-MAX_HISTORY:],
-            question=question if error else "",
-            error=error,
-            feedback_sent=feedback_sent,
-            reasons=REASONS,
-        )
-        response = templates.TemplateResponse(
-            request, "index.html", context, status_code=422 if error else 200
-        )
-        return _remember(response, request, language)
+def _compact_citation(citation: CitationOut, keep_quote: bool) -> CitationOut:
+    quote = citation.text[citation.quote_start : citation.quote_end] if keep_quote else ""
+    return citation.model_copy(
+        update={**_UNSHOWN, "text": quote, "quote_start": 0, "quote_end": len(quote)}
+    )
 
-    @router.get("/", response_class=HTMLResponse)
-    def page(request: Request, q: str | None = None, feedback: str | None = None) -> Response:
-        return render_chat(request, q, [], feedback_sent=feedback == "sent")
 
-    @router.post("/", response_class=HTMLResponse)
-    def page_form(
-        request: Request,
-        question: Annotated[str, Form()] = "",
-        history: Annotated[list[str] | None, Form()] = None,
-        lang: Annotated[str | None, Form()] = None,
-    ) -> Response:
-        return render_chat(request, question, history or [], lang)
+def carry(turn: AskResponse) -> str:
+    """A turn as the hidden field that brings it back on the next form post (~1 KB)."""
+    compact = turn.model_copy(
+        update={
+            "citations": [_compact_citation(c, True) for c in turn.citations[:2]],
+            "related": [_compact_citation(c, False) for c in turn.related[:2]],
+            "notice": None,
+        }
+    )
+    return compact.model_dump_json()
 
-    @router.get("/documents/{doc_id}", response_class=HTMLResponse)
-    def document(
-        request: Request, doc_id: str, start: int | None = None, end: int | None = None
-    ) -> Response:
-        doc = service.snapshot.data.documents.get(doc_id)
-        if doc is None:
-            raise DocumentNotFoundError(f"No document with id '{doc_id}' in the library.")
-        language = _language(request)
-        size = len(doc.text)
-        lo = min(max(start or 0, 0), size)
-        hi = min(max(end or 0, lo), size)
-        # Passages end on paragraph breaks; a highlighted blank line would look like a smear.
-        while hi > lo and doc.text[hi - 1].isspace():
-            hi -= 1
-        while lo < hi and doc.text[lo].isspace():
-            lo += 1
-        other = "es" if language == "en" else "en"
-        switch = _url(f"/documents/{doc_id}", start=start, end=end, lang=other)
-        context = _base(request, language, switch + ("#passage" if hi > lo else ""))
-        context.update(
-            doc=doc,
-            before=doc.text[:lo],
-            passage=doc.text[lo:hi],
-            after=doc.text[hi:],
-            page=doc.page_at(lo) if hi > lo else None,
-            # Only web links become links; a "javascript:" URL in metadata stays text.
-            link=doc.url if doc.url.startswith(("https://", "http://")) else None,
-        )
-        response = templates.TemplateResponse(request, "document.html", context)
-        return _remember(response, request, language)
 
-    @router.post("/feedback/form")
-    def feedback_form(
-        request: Request,
-        question: Annotated[str, Form()],
-        helpful: Annotated[str, Form()],
-        answer: Annotated[str, Form()] = "",
-        reason: Annotated[str, Form()] = "",
-        lang: Annotated[str, Form()] = "en",
-    ) -> Response:
-        """The feedback form without JavaScript: store, then back to the answer with thanks."""
-        store: FeedbackStore = request.app.state.feedback
-        language = lang if lang in LANGUAGES else "en"
-        store.add(question, answer, helpful == "1", reason or None, language)
-        target = _url("/", q=question, lang=language, feedback="sent") + "#status"
-        return RedirectResponse(target, status_code=303)
+def _fitting(carried: list[str], settings: Settings) -> list[str]:
+    """The newest carried turns whose form encoding, beside the longest question (6 bytes a
+    character when percent-encoded), stays under the body limit; older ones drop out."""
+    budget = settings.max_body_bytes - 6 * settings.max_question_chars - 256
+    kept: list[str] = []
+    for field in reversed(carried):
+        budget -= len(urlencode({"turn": field})) + 1
+        if budget < 0:
+            break
+        kept.append(field)
+    return kept[::-1]
 
-    return router
+
+def earlier_turns(fields: list[str]) -> list[AskResponse]:
+    """Turns sent back by the form. They are the visitor's own page: a forged one only
+    changes what that visitor sees, and every text still goes through autoescaping."""
+    turns = []
+    for field in fields[-MAX_HISTORY:]:
+        try:
+            turns.append(AskResponse.model_validate_json(field))
+        except ValidationError:
+            continue  # an old or damaged field just drops out of the thread
+    return turns
+
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _render_chat(
+    request: Request,
+    context: ContextDep,
+    question: str | None,
+    history: list[AskResponse],
+    chosen: str | None = None,
+    feedback_sent: bool = False,
+) -> Response:
+    language = _language(request, chosen)
+    turns = list(history)
+    error = None
+    status = 200
+    headers: dict[str, str] | None = None
+    if question is not None and question.strip():
+        try:
+            asked = await ask_question(context, request, question)
+            turns.append(to_response(asked.answer, asked.notice))
+        except PeruQAError as exc:
+            error = public_message(exc.message)
+            status, headers = status_for(exc), error_headers(exc)
+    elif question is not None:
+        error, status = message("error_empty", language), 422
+    other = "es" if language == "en" else "en"
+    last = turns[-1].question if turns else None
+    page = _base(request, language, _url("/", q=last, lang=other))
+    page.update(
+        turns=turns,
+        carried=_fitting([carry(turn) for turn in turns][-MAX_HISTORY:], context.settings),
+        question=question if error else "",
+        error=error,
+        feedback_sent=feedback_sent,
+        reasons=REASONS,
+        max_question_chars=context.settings.max_question_chars,
+    )
+    response = context.templates.TemplateResponse(
+        request, "index.html", page, status_code=status, headers=headers
+    )
+    return _remember(response, request, language)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page(
+    request: Request, context: ContextDep, q: str | None = None, feedback: str | None = None
+) -> Response:
+    return await _render_chat(request, context, q, [], feedback_sent=feedback == "sent")
+
+
+@router.post("/", response_class=HTMLResponse)
+async def page_form(
+    request: Request,
+    context: ContextDep,
+    question: Annotated[str, Form()] = "",
+    turn: Annotated[list[str] | None, Form()] = None,
+    lang: Annotated[str | None, Form()] = None,
+) -> Response:
+    return await _render_chat(request, context, question, earlier_turns(turn or []), lang)
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse)
+def document(
+    request: Request,
+    doc_id: str,
+    service: ServiceDep,
+    templates: TemplatesDep,
+    start: int | None = None,
+    end: int | None = None,
+) -> Response:
+    doc = service.snapshot.data.documents.get(doc_id)
+    if doc is None:
+        raise DocumentNotFoundError(f"No document with id '{doc_id}' in the library.")
+    language = _language(request)
+    size = len(doc.text)
+    lo = min(max(start or 0, 0), size)
+    hi = min(max(end or 0, lo), size)
+    # Passages end on paragraph breaks; a highlighted blank line would look like a smear.
+    while hi > lo and doc.text[hi - 1].isspace():
+        hi -= 1
+    while lo < hi and doc.text[lo].isspace():
+        lo += 1
+    other = "es" if language == "en" else "en"
+    switch = _url(f"/documents/{doc_id}", start=start, end=end, lang=other)
+    page = _base(request, language, switch + ("#passage" if hi > lo else ""))
+    page.update(
+        doc=doc,
+        before=doc.text[:lo],
+        passage=doc.text[lo:hi],
+        after=doc.text[hi:],
+        page=doc.page_at(lo) if hi > lo else None,
+        # Only web links become links; a "javascript:" URL in metadata stays text.
+        link=doc.url if doc.url.startswith(("https://", "http://")) else None,
+    )
+    response = templates.TemplateResponse(request, "document.html", page)
+    return _remember(response, request, language)
+
+
+@router.post("/feedback/form")
+def feedback_form(
+    store: FeedbackDep,
+    service: ServiceDep,
+    question: Annotated[str, Form()],
+    helpful: Annotated[str, Form()],
+    answer: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    lang: Annotated[str, Form()] = "en",
+    doc_id: Annotated[str, Form()] = "",
+    confidence: Annotated[float | None, Form()] = None,
+) -> Response:
+    """The feedback form without JavaScript: store, then back to the page with thanks.
+
+    The redirect goes to the bare page (not ``/?q=``), so saying thanks asks nothing again.
+    """
+    language = lang if lang in LANGUAGES else "en"
+    snapshot = service.current
+    store.add(
+        question,
+        answer,
+        helpful == "1",
+        reason or None,
+        language,
+        build=snapshot.data.manifest.build_id if snapshot else None,
+        doc_id=doc_id[:300] or None,
+        confidence=confidence if confidence is not None and 0 <= confidence <= 1 else None,
+    )
+    target = _url("/", lang=language, feedback="sent") + "#status"
+    return RedirectResponse(target, status_code=303)

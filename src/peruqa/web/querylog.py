@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from filelock import FileLock
 
 from peruqa.config import Settings
 from peruqa.qa.answering import Answer
@@ -19,6 +22,36 @@ from peruqa.qa.answering import Answer
 log = logging.getLogger("peruqa.web.querylog")
 
 FILE_NAME = "queries.log"
+
+
+class SharedRotatingFileHandler(RotatingFileHandler):
+    """A rotating log that several worker processes can share.
+
+    Each write takes a file lock, and a worker whose open file was rotated away by another
+    worker reopens the current one first; plain ``RotatingFileHandler`` in two processes
+    rotates twice and loses lines.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(
+            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
+        )
+        self._file_lock = FileLock(str(path) + ".lock")
+
+    def _rotated_elsewhere(self) -> bool:
+        if self.stream is None:
+            return False
+        try:
+            return os.stat(self.baseFilename).st_ino != os.fstat(self.stream.fileno()).st_ino
+        except OSError:
+            return True  # the file was moved and not recreated yet
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._file_lock:
+            if self.stream is not None and self._rotated_elsewhere():
+                self.stream.close()
+                self.stream = self._open()
+            super().emit(record)
 
 
 class QueryLog:
@@ -31,13 +64,17 @@ class QueryLog:
         self._logger = logging.Logger(f"peruqa.web.querylog.{path}")
         self._logger.propagate = False
         self._logger.setLevel(logging.INFO)
-        handler = RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
-        )
+        handler = SharedRotatingFileHandler(path, max_bytes, backups)
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._logger.addHandler(handler)
 
-    def record(self, answer: Answer, latency_ms: float, client_ip: str | None = None) -> None:
+    def record(
+        self,
+        answer: Answer,
+        latency_ms: float,
+        client_ip: str | None = None,
+        build: str | None = None,
+    ) -> None:
         entry: dict[str, object] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "question": answer.question,
@@ -45,6 +82,9 @@ class QueryLog:
             "abstained": answer.abstained,
             "confidence": round(answer.confidence, 4),
             "latency_ms": round(latency_ms, 2),
+            # What the answer rested on, for `peruqa report`.
+            "doc_id": answer.citations[0].doc_id if answer.citations else None,
+            "build": build,
         }
         if self.include_ip and client_ip:
             entry["client_ip"] = client_ip

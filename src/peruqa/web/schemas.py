@@ -1,4 +1,8 @@
-"""The JSON shapes of the public API, shared by ``/ask`` and ``peruqa ask --json``."""
+"""The JSON shapes of the public API, shared by ``/ask`` and ``peruqa ask --json``.
+
+Limits that are settings (the question's length, the default top_k) are checked against
+``Settings`` by the service; only fixed ranges live in these models.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from peruqa.config import TOP_K_MAX, TOP_K_MIN
 from peruqa.qa.answering import Answer
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=1000, examples=["When did the ICRC arrive?"])
-    top_k: int = Field(default=5, ge=1, le=20)
+    # The length limit is PERUQA_MAX_QUESTION_CHARS, checked by the service.
+    question: str = Field(min_length=1, examples=["When did the ICRC arrive?"])
+    # None: the server's PERUQA_TOP_K.
+    top_k: int | None = Field(default=None, ge=TOP_K_MIN, le=TOP_K_MAX)
 
 
 class CitationOut(BaseModel):
@@ -52,6 +59,8 @@ class AskResponse(BaseModel):
     highlight: HighlightOut | None
     citations: list[CitationOut]
     related: list[CitationOut]
+    # Set when the question was cut to the words the model reads (PERUQA_MAX_QUESTION_WORDS).
+    notice: str | None = None
 
 
 class FeedbackRequest(BaseModel):
@@ -59,11 +68,14 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=1000)
+    question: str = Field(min_length=1, max_length=5000)
     answer: str = Field(default="", max_length=5000)
     helpful: bool
     reason: Literal["wrong", "outdated", "missing_source", "wrong_language"] | None = None
     language: Literal["en", "es"] = "en"
+    # What the answer rested on, for the maintainers' report.
+    doc_id: str | None = Field(default=None, max_length=300)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class FeedbackCreated(BaseModel):
@@ -90,7 +102,12 @@ class HealthResponse(BaseModel):
     first_stage_model: str | None = None  # the cascade's fast model, when it is on
 
 
-def to_response(answer: Answer) -> AskResponse:
+class ReadyResponse(BaseModel):
+    ready: bool
+    build_id: str | None = None
+
+
+def to_response(answer: Answer, notice: str | None = None) -> AskResponse:
     highlight = answer.highlight
     return AskResponse(
         question=answer.question,
@@ -102,6 +119,7 @@ def to_response(answer: Answer) -> AskResponse:
         highlight=HighlightOut(start=highlight.start, end=highlight.end) if highlight else None,
         citations=[CitationOut.model_validate(c) for c in answer.citations],
         related=[CitationOut.model_validate(c) for c in answer.related],
+        notice=notice,
     )
 
 

@@ -1,0 +1,149 @@
+"""The JSON API: ``/ask``, ``/feedback``, ``/health``, ``/ready``, ``/metrics`` and the admin
+reload. Routes are thin: checks and work live in the service and ``peruqa.web.asking``.
+
+``/health``, ``/ready`` and ``/metrics`` are ``async`` and touch no disk or model, so they
+answer from the event loop at once even while every answer thread is busy.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from peruqa.web import metrics
+from peruqa.web.admin import admin_check
+from peruqa.web.asking import ask_question
+from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
+from peruqa.web.schemas import (
+    AskRequest,
+    AskResponse,
+    ErrorResponse,
+    FeedbackCreated,
+    FeedbackRequest,
+    HealthResponse,
+    ReadyResponse,
+    error_body,
+    to_response,
+)
+
+router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
+
+
+@router.post("/ask", response_model=AskResponse, responses=_ERRORS)
+async def ask(body: AskRequest, request: Request, context: ContextDep) -> AskResponse:
+    asked = await ask_question(context, request, body.question, body.top_k)
+    return to_response(asked.answer, asked.notice)
+
+
+@router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=_ERRORS)
+def add_feedback(
+    body: FeedbackRequest, feedback: FeedbackDep, service: ServiceDep
+) -> FeedbackCreated:
+    snapshot = service.current
+    record = feedback.add(
+        body.question,
+        body.answer,
+        body.helpful,
+        body.reason,
+        body.language,
+        build=snapshot.data.manifest.build_id if snapshot else None,
+        doc_id=body.doc_id,
+        confidence=body.confidence,
+    )
+    return FeedbackCreated(id=record.id)
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(service: ServiceDep) -> HealthResponse:
+    """Liveness: the process answers. Whether it can answer questions is ``/ready``."""
+    snapshot = service.current
+    if snapshot is None:
+        return HealthResponse(
+            status="degraded",
+            index_loaded=False,
+            documents=0,
+            chunks=0,
+            model=service.embedder.name,
+            built_at=None,
+            message="The index is not loaded. Build it with 'peruqa index'.",
+        )
+    manifest = snapshot.data.manifest
+    try:
+        return HealthResponse(
+            status="ok",
+            index_loaded=True,
+            documents=len(snapshot.data.documents),
+            chunks=manifest.chunks,
+            model=manifest.model,
+            built_at=manifest.built_at,
+            first_stage_model=(
+                snapshot.first_stage.data.manifest.model if snapshot.first_stage else None
+            ),
+        )
+    except ValidationError:
+        # A manifest with fields of the wrong type; liveness must still answer.
+        return HealthResponse(
+            status="degraded",
+            index_loaded=True,
+            documents=0,
+            chunks=0,
+            model=service.embedder.name,
+            built_at=None,
+            message="The index manifest is damaged. Rebuild it with 'peruqa index'.",
+        )
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}})
+async def ready(service: ServiceDep) -> Response:
+    """Readiness for a load balancer: 503 until an index is loaded."""
+    snapshot = service.current
+    if snapshot is None:
+        body = error_body("index_missing", "No index is loaded yet; build it with 'peruqa index'.")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        ReadyResponse(ready=True, build_id=snapshot.data.manifest.build_id).model_dump()
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    text, content_type = metrics.exposition()
+    return Response(text, media_type=content_type)
+
+
+@router.post(
+    "/admin/reload",
+    responses={
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+    },
+)
+def admin_reload(request: Request, context: ContextDep) -> JSONResponse:
+    """Load the index from disk again on every worker; requests in flight finish on the old one."""
+    denied = admin_check(context, request)
+    if denied is not None:
+        return denied
+    started = time.perf_counter()
+    context.reloader.reload_everywhere()  # on failure: 503, and the old index stays
+    snapshot = context.service.snapshot
+    manifest = snapshot.data.manifest
+    metrics.record_index(manifest.built_at, time.perf_counter() - started)
+    return JSONResponse(
+        {
+            "status": "reloaded",
+            "documents": len(manifest.documents),
+            "chunks": manifest.chunks,
+            "built_at": manifest.built_at,
+            "build_id": manifest.build_id,
+        }
+    )

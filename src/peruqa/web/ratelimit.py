@@ -1,0 +1,204 @@
+"""Who the client is, and how many questions it may ask: shared by every worker.
+
+- ``ClientAddressMiddleware`` puts the visitor's address in ``scope["client"]``. The
+  ``X-Forwarded-For`` header counts only when the connecting peer is one of
+  ``PERUQA_TRUSTED_PROXIES``; anyone else could write any address there.
+- ``Limiter`` counts with the ``limits`` library: in process memory for one worker, or in
+  Redis (``PERUQA_RATE_LIMIT_STORAGE=redis://…``) so that every worker and replica spends
+  from the same budget.
+- ``RateLimitMiddleware`` spends one unit per request on the paths that do work for a
+  visitor, and answers 429 with ``Retry-After`` when none is left.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Sequence
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from peruqa.errors import ConfigError
+from peruqa.web.security import key_matches, send_json_error
+
+log = logging.getLogger("peruqa.web.ratelimit")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(entries: Sequence[str]) -> list[Network]:
+    networks: list[Network] = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError as exc:
+            raise ConfigError(
+                f"Invalid value for PERUQA_TRUSTED_PROXIES: '{entry}' is not an IP address "
+                "or network."
+            ) from exc
+    return networks
+
+
+def _trusted(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: str | None, networks: Sequence[Network]) -> str:
+    """The visitor's address: the peer, unless the peer is a trusted proxy.
+
+    Behind trusted proxies the header is read from the right (the entry our own proxy
+    added) and the first address that is not itself a trusted proxy is the client; entries
+    further left were written by the client and prove nothing.
+    """
+    if not forwarded_for or not _trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+class ClientAddressMiddleware:
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[str] = ()) -> None:
+        self.app = app
+        self.networks = parse_networks(trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.networks and scope.get("client"):
+            forwarded = None
+            for name, value in scope.get("headers", []):
+                if name == b"x-forwarded-for":
+                    forwarded = value.decode("latin-1")
+            peer = scope["client"][0]
+            address = client_address(peer, forwarded, self.networks)
+            if address != peer:
+                scope["client"] = (address, 0)  # in place: outer middlewares see it too
+        await self.app(scope, receive, send)
+
+
+def client_of(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class Limiter:
+    """A moving window of ``amount`` hits per ``seconds`` per key, in shared storage."""
+
+    def __init__(self, storage: Storage, amount: int, seconds: int, namespace: str) -> None:
+        self.item: RateLimitItem = RateLimitItemPerSecond(amount, seconds)
+        self.strategy = MovingWindowRateLimiter(storage)
+        self.namespace = namespace
+        self._warned = -math.inf
+
+    def _storage_down(self) -> None:
+        # Once every 30 s at most: an outage must not also flood the log.
+        now = time.monotonic()
+        if now - self._warned >= 30:
+            self._warned = now
+            log.exception("Rate limit storage unavailable; requests are let through")
+
+    def hit(self, key: str) -> float:
+        """Spend one unit; 0 when allowed, else seconds until one is free."""
+        try:
+            if self.strategy.hit(self.item, self.namespace, key):
+                return 0.0
+            stats = self.strategy.get_window_stats(self.item, self.namespace, key)
+        except Exception:  # storage down: serving beats limiting (logged for operators)
+            self._storage_down()
+            return 0.0
+        return max(1.0, stats.reset_time - time.time())
+
+    def blocked(self, key: str) -> float:
+        """Seconds until ``key`` may try again, without spending anything (0 = may)."""
+        try:
+            if self.strategy.test(self.item, self.namespace, key):
+                return 0.0
+            stats = self.strategy.get_window_stats(self.item, self.namespace, key)
+        except Exception:
+            self._storage_down()
+            return 0.0
+        return max(1.0, stats.reset_time - time.time())
+
+
+# The limiter is asked on the event loop: a Redis that stops answering must cost at most
+# this long per request (and then the request is let through), never hang the worker.
+REDIS_TIMEOUT_S = 0.25
+
+
+def make_storage(uri: str) -> Storage:
+    options: dict[str, float] = {}
+    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
+        options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+    try:
+        storage = storage_from_string(uri, **options)
+    except Exception as exc:
+        raise ConfigError(
+            f"Invalid value for PERUQA_RATE_LIMIT_STORAGE: {exc}. "
+            "Use memory:// or redis://host:port."
+        ) from exc
+    if not isinstance(storage, Storage):
+        raise ConfigError("PERUQA_RATE_LIMIT_STORAGE must be a synchronous storage (no async+).")
+    return storage
+
+
+def visitor_limiter(storage: Storage, per_minute: float, burst: int) -> Limiter:
+    # A burst of ``burst`` at once, and ``per_minute`` on average: the window is the time
+    # the steady rate takes to earn a whole burst.
+    seconds = max(1, round(burst * 60 / per_minute))
+    return Limiter(storage, burst, seconds, "peruqa-visitor")
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: Limiter | None,
+        api_keys: Sequence[str] = (),
+        # Every path that does work or writes for a visitor shares one budget per client.
+        paths: Sequence[str] = ("/", "/ask", "/feedback", "/feedback/form"),
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        # Empty strings would let an empty header through; never accept them as keys.
+        self.api_keys = [key for key in api_keys if key]
+        self.paths = frozenset(paths)
+
+    def _has_staff_key(self, scope: Scope) -> bool:
+        if not self.api_keys:
+            return False
+        for name, value in scope.get("headers", []):
+            if name == b"x-api-key":
+                return key_matches(value.decode("latin-1"), self.api_keys)
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or self.limiter is None
+            or scope.get("path") not in self.paths
+            or self._has_staff_key(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        wait = self.limiter.hit(client_of(scope))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            await send_json_error(
+                send,
+                429,
+                "rate_limited",
+                f"Too many questions from your address; please wait {seconds} s and try again.",
+                [(b"retry-after", str(seconds).encode())],
+            )
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,33 @@
+"""``GET /admin/report``: the maintainers' report as a page, behind the admin token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from peruqa.web.admin import admin_check
+from peruqa.web.deps import ContextDep
+from peruqa.web.querylog import FILE_NAME
+from peruqa.web.report import build_report, daily_svg, read_query_log
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/report", response_class=HTMLResponse)
+def report_page(request: Request, context: ContextDep) -> Response:
+    denied = admin_check(context, request)
+    if denied is not None:
+        return denied
+    settings = context.settings
+    report = build_report(
+        read_query_log(settings.data_dir / FILE_NAME, settings.query_log_backups),
+        context.feedback.list(),
+    )
+    page = {
+        "report": report,
+        # Built from numbers and escaped day labels only (peruqa.web.report.daily_svg).
+        "chart": Markup(daily_svg(report.days)),
+        "lang": "en",
+    }
+    return context.templates.TemplateResponse(request, "report.html", page)

@@ -1,0 +1,196 @@
+"""Fair admission: the queue in front of the model, alone and under a slow-question attack."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from peruqa.config import Settings
+from peruqa.errors import AnswerTimeoutError
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.admission import Admission, OverloadedError, TooManyPendingError
+from peruqa.web.app import create_app
+from peruqa.web.asking import bound_question
+
+# -- the queue alone ---------------------------------------------------------------------
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_waiting_questions_are_served_round_robin_across_addresses() -> None:
+    order: list[str] = []
+
+    def job(name: str) -> Callable[[], str]:
+        def work() -> str:
+            time.sleep(0.02)
+            order.append(name)
+            return name
+
+        return work
+
+    async def scenario() -> None:
+        admission = Admission(threads=1, queue_max=10, per_client=4, timeout_s=5)
+        tasks = [asyncio.create_task(admission.run("a", job(f"a{n}"))) for n in range(4)]
+        await asyncio.sleep(0)  # a's burst is queued before b arrives
+        tasks.append(asyncio.create_task(admission.run("b", job("b0"))))
+        await asyncio.gather(*tasks)
+
+    run(scenario())
+    # b waits only for the question already running, not for a's burst.
+    assert order.index("b0") == 1, order
+
+
+def test_one_address_gets_only_its_share_of_the_queue() -> None:
+    async def scenario() -> None:
+        admission = Admission(threads=1, queue_max=10, per_client=2, timeout_s=5)
+        held = [asyncio.create_task(admission.run("a", lambda: time.sleep(0.05))) for _ in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(TooManyPendingError) as refused:
+            await admission.run("a", lambda: None)
+        assert refused.value.retry_after >= 1
+        await admission.run("b", lambda: None)  # another address is still welcome
+        await asyncio.gather(*held)
+
+    run(scenario())
+
+
+def test_a_question_that_would_wait_past_the_timeout_is_refused_at_once() -> None:
+    async def scenario() -> None:
+        admission = Admission(threads=1, queue_max=10, per_client=10, timeout_s=1.0)
+        admission._cost_s = 0.4  # recent questions took 0.4 s each
+        # One runs, one waits: a third would be done after 3 x 0.4 s, past the 1 s timeout.
+        held = [asyncio.create_task(admission.run("a", lambda: time.sleep(0.05))) for _ in range(2)]
+        await asyncio.sleep(0)
+        started = time.perf_counter()
+        with pytest.raises(OverloadedError) as refused:
+            await admission.run("a", lambda: None)
+        assert time.perf_counter() - started < 0.05  # refused without waiting
+        assert refused.value.retry_after >= 1
+        await asyncio.gather(*held)
+
+    run(scenario())
+
+
+def test_timed_out_and_cancelled_questions_never_start() -> None:
+    started: list[str] = []
+
+    def work(name: str) -> Callable[[], None]:
+        def body() -> None:
+            started.append(name)
+            time.sleep(0.3)
+
+        return body
+
+    async def scenario() -> None:
+        admission = Admission(threads=1, queue_max=10, per_client=10, timeout_s=0.2)
+        first = asyncio.create_task(admission.run("a", work("first")))
+        await asyncio.sleep(0)
+        late = asyncio.create_task(admission.run("b", work("late")))
+        gone = asyncio.create_task(admission.run("c", work("gone")))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # the client went away
+        for task in (first, late):
+            with pytest.raises(AnswerTimeoutError):
+                await task
+        await asyncio.sleep(0.2)  # "first" finishes; nothing else may start after it
+
+    run(scenario())
+    assert started == ["first"]
+
+
+def test_long_questions_are_cut_to_the_word_budget() -> None:
+    question = " ".join(f"word{n}" for n in range(100))
+    cut, truncated = bound_question(question, 32)
+    assert truncated and len(cut.split()) == 32
+    assert bound_question("When did it open?", 32) == ("When did it open?", False)
+    cut, truncated = bound_question("x" * 900, 32)  # one "word" with no spaces
+    assert truncated and len(cut) == 32 * 8
+
+
+# -- the attack, over real HTTP from two loopback addresses -----------------------------
+
+
+class CostlyEmbedder(FakeEmbedder):
+    """Costs 5 ms per word of the question, like a model whose cost grows with tokens
+    (sleeping, so the test measures queueing without burning the CPU others need)."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        time.sleep(0.005 * sum(len(text.split()) for text in texts))
+        return super().embed_queries(texts)
+
+
+LONG = ("Which organisations worked on water, health and glaciers in Cusco " * 20)[:1000]
+ATTACK_S = 4.0
+
+
+def _client(base: str, address: str) -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base, transport=transport, timeout=30)
+
+
+def test_one_address_burst_of_long_questions_does_not_starve_another(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    app = create_app(settings.model_copy(update={"query_log": False}), CostlyEmbedder())
+    base = serve_app(app)
+    stop = threading.Event()
+    attacker_statuses: list[int] = []
+
+    def attacker() -> None:
+        with _client(base, "127.0.0.2") as client:
+            while not stop.is_set():
+                response = client.post("/ask", json={"question": f"{time.time()} {LONG}"})
+                attacker_statuses.append(response.status_code)
+                if response.status_code == 429:
+                    time.sleep(0.05)
+
+    threads = [threading.Thread(target=attacker) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # the burst is in
+    latencies: list[float] = []
+    statuses: list[int] = []
+    quick: list[float] = []
+    n = 0
+    deadline = time.monotonic() + ATTACK_S
+    with _client(base, "127.0.0.3") as visitor, _client(base, "127.0.0.4") as monitor:
+        while time.monotonic() < deadline:
+            n += 1
+            question = f"When did the agency open an office in Cusco ({n})?"
+            started = time.perf_counter()
+            if n % 3 == 0:
+                response = visitor.get("/", params={"q": question})
+            elif n % 3 == 1:
+                response = visitor.post("/", data={"question": question})
+            else:
+                response = visitor.post("/ask", json={"question": question})
+            elapsed = time.perf_counter() - started
+            latencies.append(elapsed)
+            statuses.append(response.status_code)
+            for path in ("/health", "/static/style.css", "/ready"):
+                started = time.perf_counter()
+                assert monitor.get(path).status_code == 200
+                quick.append(time.perf_counter() - started)
+            # At most 5 questions a second: the visitor stays inside its own burst of 30.
+            time.sleep(max(0.0, 0.2 - elapsed))
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) == {200}, statuses
+    assert len(latencies) >= 6
+    p99 = statistics.quantiles(latencies, n=100)[98]
+    assert p99 <= 2.0, latencies
+    # /health, /ready and static files answer from the event loop, never behind questions.
+    assert statistics.median(quick) <= 0.1 and statistics.quantiles(quick, n=20)[18] <= 0.1
+    # The attacker was kept to its share: most of its burst was refused, not queued.
+    assert 429 in attacker_statuses
