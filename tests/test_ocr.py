@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from peruqa.cli import main
 from peruqa.config import Settings, get_settings
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.status import stale_reason
 from peruqa.index.store import load_index
 from peruqa.ingest import ocr
 from peruqa.qa.service import QAService
@@ -55,7 +58,7 @@ def scanned(tmp_path: Path) -> Settings:
         index_dir=tmp_path / "index",
         data_dir=tmp_path / "data",
         model="fake",
-        first_stage_model=None,
+        first_stage_model="none",
     )
 
 
@@ -105,3 +108,25 @@ def test_an_unchanged_scan_is_not_read_again(
     # --full reads every file again.
     with pytest.raises(AssertionError, match="OCR'd again"):
         build(scanned, FakeEmbedder(), full=True)
+
+
+def test_documents_read_by_older_readers_are_read_again(scanned: Settings) -> None:
+    build(scanned, FakeEmbedder())
+    manifest_path = scanned.index_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["reader"] = 1  # as written before scanned pages were read by OCR
+    manifest_path.write_text(json.dumps(manifest))
+    reason = stale_reason(scanned)
+    assert reason is not None and "readers changed" in reason
+    calls: list[int] = []
+    real = ocr.read_pages
+
+    def counting(raw: bytes, pages: Sequence[int]) -> ocr.OcrResult:
+        calls.append(len(pages))
+        return real(raw, pages)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ocr, "read_pages", counting)
+        report = build(scanned, FakeEmbedder())
+    assert calls == [3] and report.embedded == 0  # read again, but every vector reused
+    assert stale_reason(scanned) is None

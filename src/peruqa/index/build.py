@@ -51,6 +51,7 @@ from peruqa.ingest.documents import (
     SkippedFile,
     load_documents,
 )
+from peruqa.ingest.readers import READER_VERSION
 
 # Called with (new index, current index or None) before the switch; raises to refuse it.
 Gate = Callable[[IndexData, IndexData | None], None]
@@ -123,8 +124,9 @@ class _Current:
             return cls(None, f"the current index could not be loaded ({error.message})")
 
     def documents(self) -> dict[str, Document]:
-        """Its documents by source, so unchanged files are not parsed (or OCR'd) again."""
-        if self.data is None:
+        """Its documents by source, so unchanged files are not parsed (or OCR'd) again; none
+        when older readers extracted them."""
+        if self.data is None or self.data.manifest.reader != READER_VERSION:
             return {}
         return {document.source: document for document in self.data.documents.values()}
 

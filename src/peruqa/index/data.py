@@ -20,6 +20,7 @@ from peruqa.index.progress import Progress
 from peruqa.index.vector_cache import VectorCache
 from peruqa.ingest.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
 from peruqa.ingest.documents import Document
+from peruqa.ingest.readers import READER_VERSION
 
 
 @dataclass
@@ -177,6 +178,7 @@ def index_data_from(
         build_id=uuid.uuid4().hex,
         index_type=settings.index_type,
         chunker=CHUNKER_VERSION,
+        reader=READER_VERSION,
         chunk_vectors=settings.chunk_vectors,
     )
     return IndexData(

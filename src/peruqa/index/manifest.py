@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.ingest.chunking import CHUNKER_VERSION
+from peruqa.ingest.readers import READER_VERSION
 
 MANIFEST = "manifest.json"
 # The fast model's index for the cascade lives inside the main one, so both swap together.
@@ -45,6 +46,7 @@ class Manifest:
     index_type: str = "flat"
     chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
     chunk_vectors: str = "model"  # "model" (chunk texts embedded) or "pooled" (from sentences)
+    reader: int = 1  # readers.READER_VERSION of the readers that extracted the documents
 
 
 _MANIFEST_SCHEMA = TypeAdapter(Manifest)
@@ -77,6 +79,7 @@ class IndexSpec:
     index_type: str
     chunk_vectors: str = "pooled"
     chunker: int = CHUNKER_VERSION
+    reader: int = READER_VERSION
     format: int = FORMAT_VERSION
 
     @classmethod
@@ -114,12 +117,15 @@ class IndexSpec:
     def stale_reason(self, manifest: Manifest) -> str | None:
         """Why an index with ``manifest`` must be rebuilt for this spec, or None.
 
-        The index type and the way chunk vectors are made are part of staleness but not of
-        reuse: the sentence vectors stay valid, so such a rebuild embeds little or nothing.
+        The index type, the way chunk vectors are made and the readers are part of staleness
+        but not of reuse: the vectors of unchanged texts stay valid, so such a rebuild embeds
+        little or nothing (newer readers also read every file again).
         """
         problem = self.reuse_problem(manifest)
         if problem is None and manifest.index_type != self.index_type:
             problem = f"the index type changed ({manifest.index_type} -> {self.index_type})"
+        if problem is None and manifest.reader != self.reader:
+            problem = "the file readers changed (scanned PDF pages are now read by OCR)"
         if problem is None and manifest.chunk_vectors != self.chunk_vectors:
             problem = (
                 f"the chunk vectors setting changed ({manifest.chunk_vectors} -> "

@@ -34,6 +34,10 @@ class ReadContent:
 
 Reader = Callable[[bytes], ReadContent]
 
+# Bump when a reader extracts different text from the same file (2: scanned pages by OCR):
+# an index whose documents were read by older readers reads every file again.
+READER_VERSION = 2
+
 _TERMINAL = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
 
 
