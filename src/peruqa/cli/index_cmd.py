@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from peruqa.cli.base import Group, index_option, main, model_option, settings_from, source_option
 from peruqa.cli.progress import BuildProgress
 
+if TYPE_CHECKING:  # the build and its models load only when a build runs
+    from peruqa.index.build import BuildReport
 
-def _echo_build_report(report: Any, index_dir: Path) -> None:
+
+def _echo_build_report(report: BuildReport, index_dir: Path) -> None:
     for line in report.problems():
         click.secho(f"Skipped {line}", fg="yellow", err=True)
     if report.full_rebuild:
