@@ -106,7 +106,8 @@ def embed_jobs(jobs: Sequence[EmbedJob], processes: int = 1) -> None:
         tallies[0].show()
     if not parallel:
         for index, (job, todo) in enumerate(work):
-            tallies[index].show()
+            if not tallies[index].shown:
+                tallies[index].show()
             for batch in todo:
                 advance(index, batch, job.embedder.embed_passages(batch))
         return
