@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKERS ?= $(or $(PERUQA_WORKERS),$(shell nproc 2>/dev/null || echo 1))
 REDIS_PORT ?= 6379
 
-.PHONY: install index run test lint bench browser redis clean
+.PHONY: install index run test lint bench browser ocr redis clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-index: install
+index: install ocr
 	$(BIN)/peruqa index --if-stale
 
 # With several workers, rate-limit counters live in Debian's redis-server (started here on
@@ -39,6 +39,10 @@ run: index redis
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's tesseract (English and Spanish) reads scanned PDF pages; install it when missing.
+ocr:
+	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx spa || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa >/dev/null; }
+
 # Debian's redis-server shares rate limits between workers (make run, the worker tests).
 redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || echo "redis-server not installed: rate limits stay per worker"
@@ -49,7 +53,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install browser redis lint
+test: install browser ocr redis lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
 bench: index

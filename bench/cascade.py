@@ -63,13 +63,7 @@ def make_service(model: str, index_dir: Path, abstain_threshold: float | None = 
         index_dir=index_dir, model=model, cache_size=0, abstain_threshold=abstain_threshold
     )
     print(f"building the {model} index ...", flush=True)
-    report = build(
-        settings.source_dir,
-        index_dir,
-        make_embedder(model, threads=2),
-        settings.chunk_max_chars,
-        settings.chunk_overlap_sentences,
-    )
+    report = build(settings, make_embedder(model, threads=settings.build_processes))
     print(f"  {report.chunks} chunks in {report.seconds:.1f} s", flush=True)
     service = QAService(settings)
     service.load()

@@ -443,8 +443,8 @@ def bench_http(
 def bench_build(target: Path) -> None:
     import re
 
-    out("== Index build: 'peruqa index' (default model, 2 threads) on docs_source ==")
-    # A separate process, so the build's 2-thread model does not share this process.
+    out("== Index build: 'peruqa index' (default settings, both cascade stages) on docs_source ==")
+    # A separate process, so the build does not share this process.
     started = time.perf_counter()
     done = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "peruqa"), "index", "--index", str(target)],
@@ -469,6 +469,44 @@ def bench_build(target: Path) -> None:
         f"{chunks / seconds:.1f} chunks/s, {(chunks + sentences) / seconds:.1f} passages/s"
     )
     out()
+
+
+# -- 3b. library-scale build -------------------------------------------------------------
+
+
+def bench_library() -> None:
+    import library  # bench/library.py, beside this script
+
+    out("== Library-scale build: 'peruqa index', both cascade stages (bench/library.py) ==")
+    scratch = Path(tempfile.mkdtemp(prefix="peruqa-library-"))
+    try:
+        figures = library.measure(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    for line in figures.lines():
+        out(line)
+    out()
+    full, again = figures.full, figures.incremental
+    name = f"library build ({figures.files:,} files)"
+    check(
+        name,
+        f"{full.seconds:.0f} s ({full.cpu_seconds:.0f} s CPU)",
+        "<= 180 s",
+        full.seconds <= 180,
+    )
+    check(
+        "library build peak RSS",
+        f"{full.peak_rss_mb:.0f} MB",
+        "< 1024 MB",
+        full.peak_rss_mb < 1024,
+    )
+    embedded = again.figure(library.MAIN_TEXTS)
+    check(
+        "incremental rebuild (1 document)",
+        f"{again.seconds:.1f} s, {embedded} texts embedded",
+        f"<= 5 s, <= {figures.changed_texts} texts",
+        again.seconds <= 5 and 0 < embedded <= figures.changed_texts,
+    )
 
 
 # -- 4. search against index size ------------------------------------------------------
@@ -588,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the script")
     parser.add_argument("--max-size", type=int, default=1_000_000)
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--skip-library", action="store_true", help="no library-scale build")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out(
@@ -607,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_http(pool, in_process, http_sizes, index_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if not args.skip_library:
+        bench_library()
     if not args.skip_search:
         sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_size]
         bench_search(sizes[:2] if args.quick else sizes, 0 if args.quick else 100_000)

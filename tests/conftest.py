@@ -76,7 +76,7 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
         web_dir=PROJECT / "web",
         model="fake",
     )
-    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+    build(settings, FakeEmbedder())
     return settings
 
 

@@ -93,7 +93,7 @@ def test_pdf_citation_names_its_page(tmp_path: Path) -> None:
     settings = get_settings(
         source_dir=source, index_dir=tmp_path / "index", data_dir=tmp_path / "d", model="fake"
     )
-    build(source, settings.index_dir, FakeEmbedder())
+    build(settings, FakeEmbedder())
     service = QAService(settings, FakeEmbedder())
     answer = service.ask("How many community water monitors did the trust train?")
     assert not answer.abstained

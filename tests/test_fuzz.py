@@ -69,7 +69,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         rate_limit_per_minute=0.0,
         query_log=False,
     )
-    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+    build(settings, FakeEmbedder())
     app = create_app(settings, FakeEmbedder())
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

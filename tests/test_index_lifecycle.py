@@ -49,10 +49,7 @@ class CountingEmbedder(FakeEmbedder):
 def rebuild(
     settings: Settings, embedder: FakeEmbedder | None = None, **options: Any
 ) -> BuildReport:
-    embedder = embedder or FakeEmbedder()
-    return build(
-        settings.source_dir, settings.index_dir, embedder, settings.chunk_max_chars, **options
-    )
+    return build(settings, embedder or FakeEmbedder(), **options)
 
 
 def test_unchanged_rebuild_embeds_nothing(settings: Settings) -> None:
@@ -94,10 +91,12 @@ def test_deleting_a_file_drops_its_chunks(settings: Settings) -> None:
 
 def test_model_or_chunking_change_forces_a_full_rebuild(settings: Settings) -> None:
     embedder = CountingEmbedder()
-    report = build(settings.source_dir, settings.index_dir, embedder, 300)
-    assert report.full_rebuild == "the chunking settings changed"
+    smaller = settings.model_copy(update={"chunk_max_chars": 300})
+    report = build(smaller, embedder)
+    assert report.full_rebuild is not None
+    assert report.full_rebuild.startswith("the chunking settings changed (chunk size 700 -> 300")
     assert report.embedded == len(set(embedder.texts)) > 0
-    report = build(settings.source_dir, settings.index_dir, FakeEmbedder(dim=128), 300)
+    report = build(smaller, FakeEmbedder(dim=128))
     assert report.full_rebuild is not None and "model changed" in report.full_rebuild
 
 
@@ -122,7 +121,7 @@ def test_leftovers_of_a_killed_build_are_cleaned(settings: Settings) -> None:
 
 def test_a_second_build_waits_then_fails_clearly(settings: Settings) -> None:
     with build_lock(settings.index_dir), pytest.raises(IndexBusyError, match="Another"):
-        rebuild(settings, lock_timeout_s=0.2)
+        rebuild(settings.model_copy(update={"index_lock_timeout_s": 0.2}))
 
 
 def test_strict_mode_refuses_and_keeps_the_index(settings: Settings) -> None:
@@ -133,7 +132,7 @@ def test_strict_mode_refuses_and_keeps_the_index(settings: Settings) -> None:
     assert read_manifest(settings.index_dir).build_id == before.build_id
     report = rebuild(settings)  # without --strict the file is reported and skipped
     assert [s.source for s in report.skipped] == ["empty.md"]
-    assert stale_reason(settings.index_dir, settings.source_dir, "fake") is None
+    assert stale_reason(settings.model_copy(update={"first_stage_model": None})) is None
 
 
 def test_quality_gate_refuses_a_worse_index(settings: Settings, tmp_path: Path) -> None:
@@ -160,7 +159,7 @@ def test_status_lists_documents_and_source_changes(settings: Settings) -> None:
     assert rows["red-cross.md"].publisher == "Example Relief Agency"
     assert rows["red-cross.md"].chunks >= 1 and rows["informe.md"].language == "es"
     changes = status.changes
-    assert (changes.new, changes.changed, changes.removed) == (
+    assert (changes.added, changes.changed, changes.removed) == (
         ["extra.md"],
         ["glaciers.txt"],
         ["informe.md"],
@@ -252,3 +251,26 @@ def test_watcher_reloads_a_new_build(settings: Settings) -> None:
         watcher.poke()
         time.sleep(0.02)
     assert service.snapshot.data.manifest.build_id == new_id
+
+
+def test_pooled_chunk_vectors_embed_sentences_only(settings: Settings) -> None:
+    pooled = settings.model_copy(update={"chunk_vectors": "pooled"})
+    embedder = CountingEmbedder()
+    report = build(pooled, embedder)
+    assert report.full_rebuild is None  # the sentence vectors were all reused
+    data = load_index(settings.index_dir, "fake")
+    assert data.manifest.chunk_vectors == "pooled"
+    assert embedder.texts == []
+    assert stale_reason(pooled.model_copy(update={"first_stage_model": None})) is None
+    for number, chunk in enumerate(data.chunks):
+        vectors = np.array([data.sentence_vector(chunk.doc_id, s) for s in chunk.sentences])
+        weights = np.array([len(s.text) for s in chunk.sentences], dtype=np.float32)
+        expected = weights @ vectors
+        expected /= np.linalg.norm(expected)
+        assert data.chunk_vectors is not None
+        assert np.allclose(data.chunk_vectors[number], expected, atol=1e-5)
+    # Back to embedded chunk texts: stale, and only the chunks need the model.
+    model = settings.model_copy(update={"chunk_vectors": "model", "first_stage_model": None})
+    assert "chunk vectors" in (stale_reason(model) or "")
+    report = build(model, embedder)
+    assert embedder.texts and all("\n" in text for text in embedder.texts)

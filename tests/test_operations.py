@@ -146,7 +146,7 @@ def test_one_reload_call_moves_every_app_on_the_data_folder(settings: Settings) 
     with client_for(settings, **update) as first, client_for(settings, **update) as second:
         old = second.get("/ready").json()["build_id"]
         (settings.source_dir / "new.md").write_text("# New\n\nA report about Arequipa.\n")
-        build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+        build(settings, FakeEmbedder())
         time.sleep(0.2)
         assert second.get("/ready").json()["build_id"] == old  # nothing moved by itself
         reply = first.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})

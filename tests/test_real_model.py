@@ -121,7 +121,7 @@ def spanish_library(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     (root / "docs" / "agua-puno.md").write_text(SPANISH_REPORT, encoding="utf-8")
     settings = get_settings(source_dir=root / "docs", index_dir=root / "index")
     embedder = make_embedder(settings.model)
-    build(settings.source_dir, settings.index_dir, embedder)
+    build(settings, embedder)
     service = QAService(settings, embedder)
     service.load()
     return service

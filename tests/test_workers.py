@@ -106,7 +106,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=root / "data",
         model="fake",
     )
-    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+    build(settings, FakeEmbedder())
     return settings
 
 
@@ -186,7 +186,7 @@ def test_one_reload_moves_every_worker_within_a_second(
     workers, replica = servers
     old = httpx.get(f"{workers}/ready").json()["build_id"]
     (settings.source_dir / "new.md").write_text("# New\n\nA report about Arequipa.\n")
-    build(settings.source_dir, settings.index_dir, FakeEmbedder(), settings.chunk_max_chars)
+    build(settings, FakeEmbedder())
     reply = httpx.post(f"{workers}/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
     assert reply.status_code == 200, reply.text
     new = reply.json()["build_id"]

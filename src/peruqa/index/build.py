@@ -1,4 +1,4 @@
-"""Building the index from the source folder: read, plan, embed what changed, switch, report.
+"""Building the index from the source folder: read, chunk, embed what changed, switch, report.
 
 A build never touches the serving index until the very end: it holds the build lock, writes
 a complete new folder beside the old one, runs the optional quality gate, and only then
@@ -13,32 +13,45 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peruqa.config import Settings
 from peruqa.errors import BuildRefusedError, NoDocumentsError, PeruQAError
+from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from, vector_cache_from
+from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
 from peruqa.index.lock import build_lock
-from peruqa.index.store import (
+from peruqa.index.manifest import (
     FIRST_STAGE_DIR,
-    FORMAT_VERSION,
-    IndexData,
-    Progress,
-    build_index_data,
+    IndexSpec,
+    SourceDiff,
+    diff_sources,
+    first_stage_settings,
+)
+from peruqa.index.progress import (
+    CHUNKING,
+    GATE,
+    READING,
+    WRITING,
+    StageProgress,
+    embedding_stage,
+    for_stage,
+)
+from peruqa.index.store import (
     load_index,
     read_manifest,
     remove_leftovers,
     stage_index,
     swap_in,
-    vector_cache_from,
     write_parts,
 )
 from peruqa.index.vector_cache import VectorCache
-from peruqa.ingest.chunking import CHUNKER_VERSION
 from peruqa.ingest.documents import (
-    DEFAULT_MAX_FILE_MB,
     Document,
     Duplicate,
+    LoadReport,
     SkippedFile,
     load_documents,
 )
+from peruqa.ingest.readers import READER_VERSION
 
 # Called with (new index, current index or None) before the switch; raises to refuse it.
 Gate = Callable[[IndexData, IndexData | None], None]
@@ -53,16 +66,32 @@ class BuildReport:
     model: str
     skipped: list[SkippedFile] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    changes: SourceDiff = field(default_factory=SourceDiff)
     # Chunks per category: added/changed count the new chunks, removed the dropped ones.
     chunk_counts: dict[str, int] = field(default_factory=dict)
     embedded: int = 0  # texts (chunks + sentences) sent to the model this time
     reused: int = 0  # texts whose vectors came from the previous index
     full_rebuild: str | None = None  # why nothing could be reused, when that was the case
     first_stage_embedded: int | None = None  # texts the cascade's fast model embedded
+    # source -> pages read by OCR, and pages OCR could not read (reported, never fatal).
+    ocr_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    unreadable_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def added(self) -> list[str]:
+        return self.changes.added
+
+    @property
+    def changed(self) -> list[str]:
+        return self.changes.changed
+
+    @property
+    def removed(self) -> list[str]:
+        return self.changes.removed
+
+    @property
+    def unchanged(self) -> list[str]:
+        return self.changes.unchanged
 
     def problems(self) -> list[str]:
         lines = [f"{item.source}: {item.reason}" for item in self.skipped]
@@ -70,176 +99,200 @@ class BuildReport:
         return lines
 
 
-def _previous_index(
-    index_dir: Path, embedder: Embedder, chunk_max_chars: int, overlap: int
-) -> tuple[IndexData | None, str | None]:
-    """The current index if its vectors can be reused, else None and why not."""
-    try:
-        manifest = read_manifest(index_dir)
-    except PeruQAError:
-        return None, None if not index_dir.exists() else "the current index is unreadable"
-    if manifest.format != FORMAT_VERSION:
-        return None, f"the index format changed ({manifest.format} -> {FORMAT_VERSION})"
-    if manifest.model != embedder.name or manifest.dim != embedder.dim:
-        before, after = f"{manifest.model}/{manifest.dim}d", f"{embedder.name}/{embedder.dim}d"
-        return None, f"the model changed ({before} -> {after})"
-    if (manifest.chunk_max_chars, manifest.chunk_overlap) != (chunk_max_chars, overlap):
-        return None, "the chunking settings changed"
-    if manifest.chunker != CHUNKER_VERSION:
-        return None, "the chunking rules changed"
-    try:
-        return load_index(index_dir, embedder.name), None
-    except PeruQAError as error:
-        return None, f"the current index could not be loaded ({error.message})"
+def _silent(done: int, total: int) -> None:
+    """Progress nobody listens to."""
 
 
-def _stage_first(
+@dataclass
+class _Current:
+    """The index a build replaces, as far as it could be loaded."""
+
+    data: IndexData | None
+    problem: str | None  # why it could not be loaded, when it exists
+
+    @classmethod
+    def load(cls, index_dir: Path) -> _Current:
+        if not index_dir.exists():
+            return cls(None, None)
+        try:
+            read_manifest(index_dir)
+        except PeruQAError:
+            return cls(None, "the current index is unreadable")
+        try:
+            return cls(load_index(index_dir, None), None)
+        except PeruQAError as error:
+            return cls(None, f"the current index could not be loaded ({error.message})")
+
+    def documents(self) -> dict[str, Document]:
+        """Its documents by source, so unchanged files are not parsed (or OCR'd) again; none
+        when older readers extracted them."""
+        if self.data is None or self.data.manifest.reader != READER_VERSION:
+            return {}
+        return {document.source: document for document in self.data.documents.values()}
+
+    def reusable(
+        self, settings: Settings, embedder: Embedder, full: bool
+    ) -> tuple[VectorCache, IndexData | None, str | None]:
+        """The vectors a build with ``embedder`` may reuse, the index they come from, and
+        why nothing is reused (None when vectors are reused or there was no index)."""
+        data, reason = self.data, self.problem
+        if data is not None:
+            spec = IndexSpec.from_settings(settings, embedder.name, embedder.dim)
+            problem = spec.reuse_problem(data.manifest)
+            if problem is not None:
+                data, reason = None, problem
+        if data is None:
+            return VectorCache(embedder.dim), None, reason
+        if full:
+            return VectorCache(embedder.dim), data, "a full rebuild was asked for"
+        return vector_cache_from(data), data, None
+
+
+def _job(
+    library: ChunkedLibrary,
     embedder: Embedder,
-    documents: list[Document],
-    index_dir: Path,
-    staging: Path,
-    main: IndexData,
-    full: bool,
-) -> int:
-    """Embed the main index's chunks with the first-stage model into ``staging``; returns
-    how many texts it embedded (unchanged ones reuse the current first-stage vectors)."""
-    manifest = main.manifest
-    previous, _ = _previous_index(
-        index_dir / FIRST_STAGE_DIR, embedder, manifest.chunk_max_chars, manifest.chunk_overlap
-    )
-    cache = (
-        vector_cache_from(previous)
-        if previous is not None and not full
-        else VectorCache(embedder.dim)
-    )
-    data = build_index_data(
-        documents,
-        embedder,
-        manifest.chunk_max_chars,
-        manifest.chunk_overlap,
-        skipped=manifest.skipped,
-        cache=cache,
-        problems=manifest.problems,
-        index_type=manifest.index_type,
-    )
-    write_parts(data, staging / FIRST_STAGE_DIR)
-    return cache.embedded
+    cache: VectorCache,
+    settings: Settings,
+    progress: StageProgress | None,
+) -> EmbedJob:
+    stage = for_stage(progress, embedding_stage(embedder.name))
+    return EmbedJob(embedder, cache, library.texts(settings.chunk_vectors), stage)
 
 
-def _indexed_hashes(index_dir: Path) -> dict[str, str]:
-    try:
-        return read_manifest(index_dir).documents
-    except PeruQAError:
-        return {}
+def _read(
+    settings: Settings, progress: StageProgress | None, known: dict[str, Document]
+) -> LoadReport:
+    stage = for_stage(progress, READING)
+    return load_documents(settings.source_dir, settings.max_file_mb, stage, known)
 
 
-def _fill_changes(
-    report: BuildReport, new: IndexData, old: IndexData | None, old_hashes: dict[str, str]
-) -> None:
-    old_counts: dict[str, int] = {}
-    if old is not None:
-        by_source = {doc.doc_id: doc.source for doc in old.documents.values()}
-        for doc_id, count in old.chunk_counts().items():
-            old_counts[by_source[doc_id]] = count
-    new_counts = {new.documents[i].source: n for i, n in new.chunk_counts().items()}
-    counts = dict.fromkeys(("added", "changed", "removed", "unchanged"), 0)
-    for source, digest in new.manifest.documents.items():
-        kind = (
-            "added"
-            if source not in old_hashes
-            else "unchanged"
-            if old_hashes[source] == digest
-            else "changed"
+def _chunk(
+    loaded: LoadReport, settings: Settings, progress: StageProgress | None
+) -> ChunkedLibrary:
+    library = ChunkedLibrary()
+    total = len(loaded.documents)
+    report = for_stage(progress, CHUNKING) or _silent
+    report(0, total)
+    for number, document in enumerate(loaded.documents, 1):
+        library.add(document, settings.chunk_max_chars, settings.chunk_overlap_sentences)
+        report(number, total)
+    return library
+
+
+def _check_loaded(loaded: LoadReport, settings: Settings, strict: bool) -> None:
+    problems = [f"{item.source}: {item.reason}" for item in loaded.skipped]
+    problems += [f"{item.source}: duplicate of {item.same_as}" for item in loaded.duplicates]
+    if strict and problems:
+        raise BuildRefusedError(
+            "Strict mode: the index was not rebuilt because of these files:\n  "
+            + "\n  ".join(problems)
         )
-        getattr(report, kind).append(source)
-        counts[kind] += new_counts.get(source, 0)
-    for source in sorted(set(old_hashes) - set(new.manifest.documents)):
-        report.removed.append(source)
-        counts["removed"] += old_counts.get(source, 0)
-    report.chunk_counts = counts
+    if not loaded.documents:
+        raise NoDocumentsError(
+            f"No readable documents in {settings.source_dir}. Add .md, .txt, .html, .pdf or "
+            ".docx files and try again."
+        )
+
+
+def _chunk_counts(new: IndexData, old: IndexData | None, changes: SourceDiff) -> dict[str, int]:
+    def by_source(data: IndexData | None) -> dict[str, int]:
+        if data is None:
+            return {}
+        return {data.documents[i].source: n for i, n in data.chunk_counts().items()}
+
+    new_counts, old_counts = by_source(new), by_source(old)
+    return {
+        "added": sum(new_counts.get(s, 0) for s in changes.added),
+        "changed": sum(new_counts.get(s, 0) for s in changes.changed),
+        "removed": sum(old_counts.get(s, 0) for s in changes.removed),
+        "unchanged": sum(new_counts.get(s, 0) for s in changes.unchanged),
+    }
 
 
 def build(
-    source_dir: Path,
-    index_dir: Path,
+    settings: Settings,
     embedder: Embedder,
-    chunk_max_chars: int = 700,
-    overlap: int = 1,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     *,
     strict: bool = False,
     full: bool = False,
-    max_file_mb: float = DEFAULT_MAX_FILE_MB,
     gate: Gate | None = None,
-    lock_timeout_s: float = 10.0,
-    index_type: str = "flat",
     first_stage: Embedder | None = None,
 ) -> BuildReport:
-    """Build (or update) the index in ``index_dir`` from ``source_dir``.
+    """Build (or update) the index in ``settings.index_dir`` from ``settings.source_dir``.
 
-    Unchanged documents keep their vectors; ``full`` re-embeds everything. With ``strict``,
+    Unchanged texts keep their vectors; ``full`` re-embeds everything. With ``strict``,
     any skipped file or duplicate refuses the build and the current index stays. With
     ``first_stage``, the same chunks are also embedded with that (fast) model into the
     ``first-stage`` folder the cascade answers from first.
     """
+    source_dir, index_dir = settings.source_dir, settings.index_dir
     if not source_dir.is_dir():
         raise NoDocumentsError(f"The source folder {source_dir} does not exist.")
     started = time.perf_counter()
-    with build_lock(index_dir, lock_timeout_s):
+    with build_lock(index_dir, settings.index_lock_timeout_s):
         remove_leftovers(index_dir)
-        loaded = load_documents(source_dir, max_file_mb)
-        report = BuildReport(0, 0, 0, 0.0, embedder.name, loaded.skipped, loaded.duplicates)
-        if strict and report.problems():
-            raise BuildRefusedError(
-                "Strict mode: the index was not rebuilt because of these files:\n  "
-                + "\n  ".join(report.problems())
-            )
-        if not loaded.documents:
-            raise NoDocumentsError(
-                f"No readable documents in {source_dir}. Add .md, .txt, .html, .pdf or .docx "
-                "files and try again."
-            )
-        previous, reason = _previous_index(index_dir, embedder, chunk_max_chars, overlap)
-        old_hashes = _indexed_hashes(index_dir)
-        if full and previous is not None:
-            reason = "a full rebuild was asked for"
-        cache = (
-            vector_cache_from(previous)
-            if previous is not None and not full
-            else VectorCache(embedder.dim)
-        )
-        report.full_rebuild = reason
+        current = _Current.load(index_dir)
+        old_documents = current.data.manifest.documents if current.data is not None else {}
+        loaded = _read(settings, progress, {} if full else current.documents())
+        _check_loaded(loaded, settings, strict)
+        library = _chunk(loaded, settings, progress)
+        cache, previous, reason = current.reusable(settings, embedder, full)
+        jobs = [_job(library, embedder, cache, settings, progress)]
+        first_cache: VectorCache | None = None
+        fast = first_stage_settings(settings)
+        if first_stage is not None:
+            first_current = _Current.load(index_dir / FIRST_STAGE_DIR)
+            first_cache, _, _ = first_current.reusable(fast, first_stage, full)
+            jobs.append(_job(library, first_stage, first_cache, fast, progress))
+        # Both models in one pool: the fast one fills the cores while the main one finishes.
+        embed_jobs(jobs, settings.build_processes)
         not_indexed = {item.source for item in loaded.skipped}
         not_indexed |= {item.source for item in loaded.duplicates}
         problems = {item.source: item.reason for item in loaded.skipped}
         problems |= {item.source: f"duplicate of {item.same_as}" for item in loaded.duplicates}
-        data = build_index_data(
-            loaded.documents,
+        data = index_data_from(
+            library,
             embedder,
-            chunk_max_chars,
-            overlap,
-            progress,
+            settings,
+            cache,
             skipped={source: loaded.fingerprints[source] for source in not_indexed},
-            cache=cache,
             problems=problems,
-            index_type=index_type,
         )
+        writing = for_stage(progress, WRITING) or _silent
+        parts = 1 if first_cache is None else 2
+        writing(0, parts)
         staging = stage_index(data, index_dir)
         try:
-            if first_stage is not None:
-                report.first_stage_embedded = _stage_first(
-                    first_stage, loaded.documents, index_dir, staging, data, full
-                )
+            writing(1, parts)
+            if first_stage is not None and first_cache is not None:
+                first = index_data_from(library, first_stage, fast, first_cache)
+                write_parts(first, staging / FIRST_STAGE_DIR)
+                writing(2, parts)
             if gate is not None:
+                checking = for_stage(progress, GATE) or _silent
+                checking(0, 1)
                 gate(data, previous)
+                checking(1, 1)
             swap_in(staging, index_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    _fill_changes(report, data, previous, old_hashes)
-    report.documents = len(loaded.documents)
-    report.chunks = data.manifest.chunks
-    report.sentences = data.manifest.sentences
-    report.embedded = cache.embedded
-    report.reused = max(report.chunks + report.sentences - cache.embedded, 0)
-    report.seconds = time.perf_counter() - started
+    changes = diff_sources(old_documents, data.manifest.documents)
+    report = BuildReport(
+        documents=len(loaded.documents),
+        chunks=data.manifest.chunks,
+        sentences=data.manifest.sentences,
+        seconds=time.perf_counter() - started,
+        model=embedder.name,
+        skipped=loaded.skipped,
+        duplicates=loaded.duplicates,
+        changes=changes,
+        chunk_counts=_chunk_counts(data, current.data, changes),
+        embedded=cache.embedded,
+        reused=max(len(set(library.texts(settings.chunk_vectors))) - cache.embedded, 0),
+        full_rebuild=reason,
+        first_stage_embedded=None if first_cache is None else first_cache.embedded,
+        ocr_pages={d.source: d.ocr_pages for d in library.documents.values() if d.ocr_pages},
+        unreadable_pages=dict(loaded.unreadable_pages),
+    )
     return report

@@ -150,6 +150,11 @@ _EMBEDDERS: dict[str, type[E5Embedder] | type[USEEmbedder] | type[MiniLMEmbedder
 }
 
 
+def is_rebuildable(embedder: Embedder) -> bool:
+    """Whether ``make_embedder(embedder.name)`` makes the same model (a worker process can)."""
+    return type(embedder) is _EMBEDDERS.get(embedder.name)
+
+
 def make_embedder(name: str, threads: int = 1) -> Embedder:
     """Build the named embedder; raises EmbedderUnavailableError with the fix when it can't."""
     if name == "fake":

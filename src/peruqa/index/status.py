@@ -1,13 +1,22 @@
-"""What the index holds, and how the source folder differs from it."""
+"""What the index holds, and whether it still matches the sources, the models and the settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
-from peruqa.index.store import FIRST_STAGE_DIR, FORMAT_VERSION, Manifest, load_index, read_manifest
-from peruqa.ingest.chunking import CHUNKER_VERSION
+from peruqa.index.manifest import (
+    FIRST_STAGE_DIR,
+    IndexSpec,
+    Manifest,
+    SourceDiff,
+    diff_sources,
+    first_stage_settings,
+    read_manifest,
+)
+from peruqa.index.store import load_index
 from peruqa.ingest.documents import scan_sources
 
 
@@ -19,70 +28,44 @@ class DocumentRow:
     language: str
     pages: int | None
     chunks: int
-
-
-@dataclass
-class SourceChanges:
-    new: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.new or self.changed or self.removed)
-
-    def describe(self) -> str | None:
-        parts = [
-            f"{label} source files: {', '.join(paths)}"
-            for label, paths in (
-                ("new", self.new),
-                ("changed", self.changed),
-                ("removed", self.removed),
-            )
-            if paths
-        ]
-        return "; ".join(parts) or None
+    ocr_pages: tuple[int, ...] = ()  # pages whose text came from OCR
+    unreadable_pages: tuple[int, ...] = ()  # pages OCR could not read
 
 
 @dataclass
 class IndexStatus:
     manifest: Manifest
     documents: list[DocumentRow]
-    changes: SourceChanges
+    changes: SourceDiff
 
 
-def source_changes(manifest: Manifest, source_dir: Path) -> SourceChanges:
+def source_changes(manifest: Manifest, source_dir: Path) -> SourceDiff:
     """Files added, edited (content or sidecar) or removed since the index was built."""
     current = scan_sources(source_dir) if source_dir.is_dir() else {}
-    indexed = {**manifest.documents, **manifest.skipped}
-    return SourceChanges(
-        new=sorted(set(current) - set(indexed)),
-        changed=sorted(p for p, digest in current.items() if p in indexed and indexed[p] != digest),
-        removed=sorted(set(indexed) - set(current)),
-    )
+    return diff_sources({**manifest.documents, **manifest.skipped}, current)
 
 
-def stale_reason(
-    index_dir: Path, source_dir: Path, model: str, first_stage_model: str | None = None
-) -> str | None:
-    """Why the index needs rebuilding, or None when it matches the sources and the models."""
+def _first_stage_reason(index_dir: Path, spec: IndexSpec) -> str | None:
     try:
-        manifest = read_manifest(index_dir)
+        manifest = read_manifest(index_dir / FIRST_STAGE_DIR)
+    except (IndexMissingError, IndexCorruptError):
+        return f"it has no first-stage index for '{spec.model}'"
+    reason = spec.stale_reason(manifest)
+    return None if reason is None else f"its first-stage index is out of date: {reason}"
+
+
+def stale_reason(settings: Settings) -> str | None:
+    """Why the index in ``settings.index_dir`` needs rebuilding, or None when it matches the
+    sources, the models and the chunking and index settings."""
+    try:
+        manifest = read_manifest(settings.index_dir)
     except (IndexMissingError, IndexCorruptError) as exc:
         return exc.message
-    if manifest.model != model:
-        return f"it was built with '{manifest.model}', not '{model}'"
-    if manifest.format != FORMAT_VERSION:
-        return "its format is out of date"
-    if manifest.chunker != CHUNKER_VERSION:
-        return "it was split by older chunking rules"
-    if first_stage_model:
-        try:
-            first = read_manifest(index_dir / FIRST_STAGE_DIR)
-        except (IndexMissingError, IndexCorruptError):
-            return f"it has no first-stage index for '{first_stage_model}'"
-        if first.model != first_stage_model or first.build_id == "":
-            return f"its first stage was built with '{first.model}', not '{first_stage_model}'"
-    return source_changes(manifest, source_dir).describe()
+    reason = IndexSpec.from_settings(settings, settings.model).stale_reason(manifest)
+    if reason is None and settings.cascade_model:
+        spec = IndexSpec.from_settings(first_stage_settings(settings), settings.cascade_model)
+        reason = _first_stage_reason(settings.index_dir, spec)
+    return reason or source_changes(manifest, settings.source_dir).describe()
 
 
 def index_status(index_dir: Path, source_dir: Path) -> IndexStatus:
@@ -97,6 +80,8 @@ def index_status(index_dir: Path, source_dir: Path) -> IndexStatus:
             language=doc.language,
             pages=len(doc.page_starts) or None,
             chunks=counts.get(doc.doc_id, 0),
+            ocr_pages=doc.ocr_pages,
+            unreadable_pages=doc.unreadable_pages,
         )
         for doc in sorted(data.documents.values(), key=lambda d: d.source)
     ]

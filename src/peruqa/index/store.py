@@ -1,4 +1,4 @@
-"""The index on disk: FAISS vectors for chunks, sentence vectors for answers, and a manifest.
+"""The index on disk: atomic write, swap and cleanup, and loading with retries.
 
 Layout of an index folder (format 2):
     manifest.json       model, dimension, chunking settings, document hashes, build id/time
@@ -16,192 +16,34 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
 from pathlib import Path
 
 import faiss
 import numpy as np
-from pydantic import TypeAdapter, ValidationError
 
-from peruqa import __version__
 from peruqa.errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
 )
-from peruqa.index.ann import make_faiss_index
-from peruqa.index.embedding import Embedder
-from peruqa.index.lock import build_lock
+from peruqa.index.ann import set_ef_search
 
-# Progress is re-exported: the CLI and build pass progress callbacks through this module.
-from peruqa.index.vector_cache import Progress as Progress
-from peruqa.index.vector_cache import VectorCache
-from peruqa.ingest.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
+# The serving side (qa/, web/) imports these names from here; they live in data.py and
+# manifest.py.
+from peruqa.index.data import IndexData as IndexData
+from peruqa.index.data import sentence_rows
+from peruqa.index.lock import build_lock
+from peruqa.index.manifest import FIRST_STAGE_DIR as FIRST_STAGE_DIR
+from peruqa.index.manifest import FORMAT_VERSION, Manifest
+from peruqa.index.manifest import MANIFEST as MANIFEST
+from peruqa.index.manifest import read_manifest as read_manifest
+from peruqa.ingest.chunking import Chunk, Sentence
 from peruqa.ingest.documents import Document
 
-MANIFEST = "manifest.json"
-# The fast model's index for the cascade lives inside the main one, so both swap together.
-FIRST_STAGE_DIR = "first-stage"
-FORMAT_VERSION = 2
 _STAGING_PREFIX = "-new-"
 _RETIRED_PREFIX = "-old-"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    model: str
-    dim: int
-    documents: dict[str, str]  # source path -> fingerprint of the file (and its sidecar)
-    built_at: str
-    version: str
-    chunks: int
-    sentences: int
-    chunk_max_chars: int
-    # Files that were not indexed (unreadable or duplicates), with their fingerprints, so
-    # they don't count as new each time; ``problems`` says why.
-    skipped: dict[str, str] = field(default_factory=dict)
-    format: int = FORMAT_VERSION
-    chunk_overlap: int = 1
-    problems: dict[str, str] = field(default_factory=dict)
-    # Changes with every build; a reader compares it before and after loading.
-    build_id: str = ""
-    index_type: str = "flat"
-    chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
-
-
-_MANIFEST_SCHEMA = TypeAdapter(Manifest)
-
-
-@dataclass
-class IndexData:
-    """Everything retrieval and answering need, loaded once into memory."""
-
-    manifest: Manifest
-    faiss_index: faiss.Index
-    chunks: list[Chunk]
-    documents: dict[str, Document]
-    sentence_vectors: np.ndarray
-    sentence_rows: dict[tuple[str, int], int] = field(default_factory=dict)
-    # Row i is chunk i's vector; kept so the next build can reuse it.
-    chunk_vectors: np.ndarray | None = None
-
-    def sentence_vector(self, doc_id: str, sentence: Sentence) -> np.ndarray:
-        row: np.ndarray = self.sentence_vectors[self.sentence_rows[(doc_id, sentence.start)]]
-        return row
-
-    def chunk_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.documents, 0)
-        for chunk in self.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return counts
-
-
-def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
-    # The title names the organisation, which the chunk itself often does not.
-    return f"{document.title}\n{chunk.text}"
-
-
-def sentence_embedding_text(document: Document, sentence: Sentence) -> str:
-    if sentence.heading and sentence.heading != sentence.text:
-        return f"{document.title} — {sentence.heading}: {sentence.text}"
-    return f"{document.title} — {sentence.text}"
-
-
-def new_vector_index(dim: int, vectors: np.ndarray, kind: str = "flat") -> faiss.Index:
-    """The one place the FAISS index is created: exact ("flat") or approximate ("hnsw")
-    inner product over unit vectors."""
-    index = make_faiss_index(kind, dim)
-    if len(vectors):
-        index.add(vectors)
-    return index
-
-
-def _sentence_rows(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
-    """Row of each distinct sentence, in first-seen order (overlapping chunks share some)."""
-    rows: dict[tuple[str, int], int] = {}
-    for chunk in chunks:
-        for sentence in chunk.sentences:
-            rows.setdefault((chunk.doc_id, sentence.start), len(rows))
-    return rows
-
-
-def _chunk_texts(chunks: Sequence[Chunk], documents: dict[str, Document]) -> list[str]:
-    return [chunk_embedding_text(documents[chunk.doc_id], chunk) for chunk in chunks]
-
-
-def _sentence_texts(
-    chunks: Sequence[Chunk], documents: dict[str, Document], rows: dict[tuple[str, int], int]
-) -> list[str]:
-    """The embedded text of each distinct sentence, in row order."""
-    texts = [""] * len(rows)
-    for chunk in chunks:
-        for sentence in chunk.sentences:
-            text = sentence_embedding_text(documents[chunk.doc_id], sentence)
-            texts[rows[(chunk.doc_id, sentence.start)]] = text
-    return texts
-
-
-def vector_cache_from(data: IndexData) -> VectorCache:
-    """Every text the index embedded, with its vector, for reuse by the next build."""
-    cache = VectorCache(data.manifest.dim)
-    if data.chunk_vectors is not None:
-        cache.add(_chunk_texts(data.chunks, data.documents), data.chunk_vectors)
-    texts = _sentence_texts(data.chunks, data.documents, data.sentence_rows)
-    cache.add(texts, data.sentence_vectors)
-    return cache
-
-
-def build_index_data(
-    documents: Sequence[Document],
-    embedder: Embedder,
-    chunk_max_chars: int = 700,
-    overlap: int = 1,
-    progress: Progress | None = None,
-    skipped: dict[str, str] | None = None,
-    cache: VectorCache | None = None,
-    problems: dict[str, str] | None = None,
-    index_type: str = "flat",
-) -> IndexData:
-    """Chunk and embed ``documents``; texts already in ``cache`` are not embedded again."""
-    cache = cache if cache is not None else VectorCache(embedder.dim)
-    by_id = {document.doc_id: document for document in documents}
-    chunks: list[Chunk] = []
-    for document in documents:
-        chunks.extend(chunk_document(document, chunk_max_chars, overlap))
-    rows = _sentence_rows(chunks)
-    sentence_texts = _sentence_texts(chunks, by_id, rows)
-    chunk_texts = _chunk_texts(chunks, by_id)
-    cache.embed_missing(embedder, chunk_texts + sentence_texts, progress)
-    chunk_vectors = cache.lookup(chunk_texts)
-    manifest = Manifest(
-        model=embedder.name,
-        dim=embedder.dim,
-        documents={document.source: document.sha256 for document in documents},
-        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        version=__version__,
-        chunks=len(chunks),
-        sentences=len(sentence_texts),
-        chunk_max_chars=chunk_max_chars,
-        skipped=dict(skipped or {}),
-        chunk_overlap=overlap,
-        problems=dict(problems or {}),
-        build_id=uuid.uuid4().hex,
-        index_type=index_type,
-        chunker=CHUNKER_VERSION,
-    )
-    return IndexData(
-        manifest,
-        new_vector_index(embedder.dim, chunk_vectors, index_type),
-        chunks,
-        by_id,
-        cache.lookup(sentence_texts),
-        rows,
-        chunk_vectors,
-    )
 
 
 def _chunk_from_record(record: dict[str, object]) -> Chunk:
@@ -299,21 +141,6 @@ def remove_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    path = index_dir / MANIFEST
-    if not path.is_file():
-        raise IndexMissingError(
-            f"No index found in {index_dir}. Build it with 'peruqa index' (or 'make run')."
-        )
-    try:
-        # Validated, not just unpacked: a hand-edited "dim": "384" must not reach a 500 later.
-        return _MANIFEST_SCHEMA.validate_json(path.read_bytes())
-    except (ValidationError, ValueError, TypeError, OSError) as exc:
-        raise IndexCorruptError(
-            f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
-        ) from exc
-
-
 def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
     try:
         faiss_index = faiss.read_index(str(index_dir / "chunks.faiss"))
@@ -324,14 +151,15 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
         records = json.loads((index_dir / "documents.json").read_text(encoding="utf-8"))
         documents = {}
         for record in records:
-            record["page_starts"] = tuple(record.get("page_starts", ()))
+            for name in ("page_starts", "ocr_pages", "unreadable_pages"):
+                record[name] = tuple(record.get(name, ()))
             documents[record["doc_id"]] = Document(**record)
     except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(
             f"The index in {index_dir} is incomplete or damaged ({type(exc).__name__}). "
             "Rebuild with 'peruqa index'."
         ) from exc
-    rows = _sentence_rows(chunks)
+    rows = sentence_rows(chunks)
     problem = _shape_problem(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
     if problem:
         raise IndexCorruptError(
@@ -393,8 +221,11 @@ def _heal(index_dir: Path) -> None:
         pass  # a live build, or a folder this process may not write: nothing to heal here
 
 
-def load_index(index_dir: Path, model: str | None) -> IndexData:
-    """Load an index, checking that it was built with ``model`` (any model when None)."""
+def load_index(index_dir: Path, model: str | None, ef_search: int | None = None) -> IndexData:
+    """Load an index, checking that it was built with ``model`` (any model when None).
+
+    ``ef_search`` (PERUQA_HNSW_EF_SEARCH) applies to an HNSW index at load time, so changing
+    it needs no rebuild."""
     for _attempt in range(3):
         manifest = _manifest_now(index_dir)
         if model is not None and manifest.model != model:
@@ -415,6 +246,8 @@ def load_index(index_dir: Path, model: str | None) -> IndexData:
                 raise
             continue
         if _manifest_now(index_dir).build_id == manifest.build_id:
+            if ef_search is not None:
+                set_ef_search(data.faiss_index, ef_search)
             return data
     raise IndexCorruptError(
         f"The index in {index_dir} kept changing while loading. Try again in a moment."

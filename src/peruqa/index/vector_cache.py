@@ -8,14 +8,9 @@ document keep their vectors, and nothing stale can slip through.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
-from peruqa.index.embedding import Embedder
-
-Progress = Callable[[int, int], None]
-_BATCH = 16
 
 
 def text_key(text: str) -> bytes:
@@ -23,7 +18,7 @@ def text_key(text: str) -> bytes:
 
 
 class VectorCache:
-    """Vectors known from an earlier build; ``embedded`` counts the texts it had to embed."""
+    """Vectors by text; ``embedded`` counts the texts this build had to embed."""
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -42,21 +37,8 @@ class VectorCache:
         unknown = dict.fromkeys(text for text in texts if text_key(text) not in self._vectors)
         return list(unknown)
 
-    def embed_missing(
-        self, embedder: Embedder, texts: Sequence[str], progress: Progress | None = None
-    ) -> None:
-        todo = self.missing(texts)
-        if progress:
-            progress(0, len(todo))
-        for begin in range(0, len(todo), _BATCH):
-            batch = todo[begin : begin + _BATCH]
-            self.add(batch, embedder.embed_passages(batch))
-            self.embedded += len(batch)
-            if progress:
-                progress(begin + len(batch), len(todo))
-
     def lookup(self, texts: Sequence[str]) -> np.ndarray:
-        """Rows for ``texts``; call ``embed_missing`` first."""
+        """Rows for ``texts``; every one must have been added (see embed_pool.embed_jobs)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,10 @@ class Document:
     url: str = ""
     # Character offset where each page starts (PDFs); empty for formats without pages.
     page_starts: tuple[int, ...] = ()
+    # 1-based pages whose text was read by OCR from an image (scanned PDFs), and pages
+    # that could not be read at all (left empty, reported).
+    ocr_pages: tuple[int, ...] = ()
+    unreadable_pages: tuple[int, ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number that holds ``offset``, or None when the format has no pages."""
@@ -67,6 +72,8 @@ class LoadReport:
     # source -> fingerprint of every file seen, read or not, so unchanged bad files
     # are not reported as new on every status check.
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # source -> 1-based pages that could not be read (OCR failed); the rest was indexed.
+    unreadable_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def doc_id_for(relative: Path) -> str:
@@ -189,6 +196,8 @@ def read_document(
         text=body,
         sha256=fingerprint(path),
         page_starts=content.page_starts,
+        ocr_pages=content.ocr_pages,
+        unreadable_pages=content.unreadable_pages,
     )
 
 
@@ -221,15 +230,32 @@ def _normalised_text_key(text: str) -> str:
     return hashlib.sha256(" ".join(fold(text).split()).encode()).hexdigest()
 
 
-def load_documents(root: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> LoadReport:
-    """Read every document under ``root``; unreadable files and duplicates are reported."""
+def load_documents(
+    root: Path,
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    progress: Callable[[int, int], None] | None = None,
+    known: Mapping[str, Document] | None = None,
+) -> LoadReport:
+    """Read every document under ``root``; unreadable files and duplicates are reported.
+
+    Files are read one at a time and only their text is kept, so a file's raw bytes (and a
+    scanned PDF's page images) are let go before the next is read. ``progress`` gets
+    (files done, files in all). ``known`` maps sources to documents read before: a file
+    whose fingerprint still matches is taken from there instead of being parsed (and
+    OCR'd) again.
+    """
+    known = known or {}
     report = LoadReport()
     files = source_files(root)
+    if progress:
+        progress(0, len(files))
     orphans = _orphan_sidecars(files)
     candidates = [path for path in files if not is_sidecar(path)]
     ids = _unique_ids([path.relative_to(root) for path in candidates])
     seen: dict[str, str] = {}  # normalised text -> source that was kept
-    for path in files:
+    for number, path in enumerate(files, 1):
+        if progress and number > 1:
+            progress(number - 1, len(files))
         relative = path.relative_to(root)
         source = relative.as_posix()
         if is_sidecar(path):
@@ -240,8 +266,12 @@ def load_documents(root: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Load
                 )
             continue
         try:
-            report.fingerprints[source] = fingerprint(path)
-            document = read_document(path, root, ids[relative], max_file_mb)
+            digest = report.fingerprints[source] = fingerprint(path)
+            previous = known.get(source)
+            if previous is not None and previous.sha256 == digest:
+                document = replace(previous, doc_id=ids[relative])
+            else:
+                document = read_document(path, root, ids[relative], max_file_mb)
         except ReadError as exc:
             report.skipped.append(SkippedFile(source, str(exc)))
             continue
@@ -254,4 +284,8 @@ def load_documents(root: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Load
             continue
         seen[key] = source
         report.documents.append(document)
+        if document.unreadable_pages:
+            report.unreadable_pages[source] = document.unreadable_pages
+    if progress:
+        progress(len(files), len(files))
     return report

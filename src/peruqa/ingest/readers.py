@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peruqa.ingest import ocr
 from peruqa.ingest.html_text import html_main_text
 
 
@@ -26,9 +27,16 @@ class ReadContent:
     page_starts: tuple[int, ...] = ()
     # Plain-text formats may open with a YAML front-matter block.
     allows_front_matter: bool = True
+    # 1-based pages read by OCR, and pages with an image OCR could not read (PDFs).
+    ocr_pages: tuple[int, ...] = ()
+    unreadable_pages: tuple[int, ...] = ()
 
 
 Reader = Callable[[bytes], ReadContent]
+
+# Bump when a reader extracts different text from the same file (2: scanned pages by OCR):
+# an index whose documents were read by older readers reads every file again.
+READER_VERSION = 2
 
 _TERMINAL = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
 
@@ -87,14 +95,22 @@ def read_pdf(raw: bytes) -> ReadContent:
             raise ReadError("it is encrypted with a password; save an unprotected copy")
         pages = [_reflow(page.extract_text() or "") for page in reader.pages]
         info = reader.metadata
+        scanned = ocr.read_pages(raw, [n for n, page in enumerate(pages) if not page.strip()])
     except ReadError:
         raise
     except FileNotDecryptedError as exc:
         raise ReadError("it is encrypted with a password; save an unprotected copy") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise ReadError(f"it is not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    for number, page_text in scanned.texts.items():
+        pages[number] = _reflow(page_text)
     if not any(page.strip() for page in pages):
-        raise ReadError("it has no extractable text (a scanned PDF needs OCR first)")
+        if not scanned.available:
+            raise ReadError(
+                "it has no text layer and OCR is not installed (install Debian's "
+                "tesseract-ocr, tesseract-ocr-eng and tesseract-ocr-spa, or run 'make install')"
+            )
+        raise ReadError("it has no extractable text, not even by OCR")
     page_starts: list[int] = []
     text = ""
     for page in pages:
@@ -109,7 +125,12 @@ def read_pdf(raw: bytes) -> ReadContent:
         if info.author and info.author.strip():
             metadata["publisher"] = info.author.strip()
     return ReadContent(
-        text=text, metadata=metadata, page_starts=tuple(page_starts), allows_front_matter=False
+        text=text,
+        metadata=metadata,
+        page_starts=tuple(page_starts),
+        allows_front_matter=False,
+        ocr_pages=tuple(sorted(n + 1 for n in scanned.texts)),
+        unreadable_pages=tuple(n + 1 for n in scanned.unreadable),
     )
 
 

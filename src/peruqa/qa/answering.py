@@ -39,6 +39,8 @@ class Citation:
     # Where the quoted sentence sits inside ``text`` (for highlighting); -1 when not quoted.
     quote_start: int = -1
     quote_end: int = -1
+    # The cited page's text was read by OCR from a scan (it may hold misread words).
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ def _citation(passage: Passage, quoted: list[Sentence] | None = None) -> Citatio
     if quoted:
         quote_start = offset_in_chunk(chunk, quoted[0], document.text)
         quote_end = offset_in_chunk(chunk, quoted[-1], document.text) + len(quoted[-1].text)
+    page = document.page_at(quoted[0].start if quoted else chunk.start)
     return Citation(
         doc_id=document.doc_id,
         title=document.title,
@@ -169,7 +172,8 @@ def _citation(passage: Passage, quoted: list[Sentence] | None = None) -> Citatio
         start=chunk.start,
         end=chunk.end,
         # The page of the quoted sentence: a chunk can straddle a page break.
-        page=document.page_at(quoted[0].start if quoted else chunk.start),
+        page=page,
         quote_start=quote_start,
         quote_end=quote_end,
+        ocr=page in document.ocr_pages,
     )

@@ -71,7 +71,7 @@ class QAService:
 
     def load(self) -> None:
         """Load (or reload) the index from disk; the old one serves until the new is ready."""
-        data = load_index(self.settings.index_dir, self.embedder.name)
+        data = load_index(self.settings.index_dir, self.embedder.name, self.settings.hnsw_ef_search)
         self.use_index(data, self._load_first_stage())
 
     def _load_first_stage(self) -> IndexData | None:
@@ -82,7 +82,7 @@ class QAService:
         try:
             if self._first_embedder is None:
                 self._first_embedder = make_embedder(name, self.settings.threads)
-            return load_index(folder, self._first_embedder.name)
+            return load_index(folder, self._first_embedder.name, self.settings.hnsw_ef_search)
         except PeruQAError as error:
             # The main model can answer everything alone; a broken first stage only costs time.
             log.warning("Cascade off, first stage not loaded: %s", error.message)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from peruqa.config import get_settings
+from peruqa.index.data import build_index_data
 from peruqa.index.embedding import make_embedder
-from peruqa.index.store import build_index_data
 from peruqa.ingest.documents import load_documents
 from peruqa.qa.answering import quoted_sentences
 from peruqa.qa.candidates import Candidate, gather_candidates, rank_candidates
@@ -130,11 +130,9 @@ def fit_confidence(
 
 def main(paths: list[str]) -> None:
     settings = get_settings()
-    embedder = make_embedder(settings.model, threads=2)
+    embedder = make_embedder(settings.model, threads=settings.build_processes)
     loaded = load_documents(settings.source_dir)
-    data = build_index_data(
-        loaded.documents, embedder, settings.chunk_max_chars, settings.chunk_overlap_sentences
-    )
+    data = build_index_data(loaded.documents, embedder, settings)
     service = QAService(settings, embedder)
     service.use_index(data)
     cases = _cases(service, paths)

@@ -41,6 +41,7 @@ class CitationOut(BaseModel):
     language: str
     quote_start: int
     quote_end: int
+    ocr: bool = False  # the cited page's text was read by OCR from a scan
 
 
 class HighlightOut(BaseModel):
