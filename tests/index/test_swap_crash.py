@@ -18,6 +18,8 @@ from peruqa.config import get_settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.qa.service import QAService
 
+pytestmark = pytest.mark.slow
+
 # Runs a real `peruqa index` in a child process that kills itself with SIGKILL at one step:
 # while writing the new manifest, before the old index is moved away, between the two
 # renames, or before the old copy is deleted.

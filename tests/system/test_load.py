@@ -14,10 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
+
+pytestmark = pytest.mark.slow
 
 DURATION_S = 20.0
 CLIENTS = 8
