@@ -63,3 +63,9 @@ def eval_command(
     click.echo(summarise(results))
     if verbose:
         click.echo(failures(results))
+    from peruqa.tools.coverage import table
+
+    # Once more with the threshold at 0: every answerable question gets its would-be quote.
+    everything = evaluate(service.sibling(abstain_threshold=0.0, cache_size=0), items, top_k)
+    click.echo("\nprecision against coverage (set PERUQA_ABSTAIN_THRESHOLD to move the default):")
+    click.echo(table(everything, service.snapshot.answerer.abstain_threshold))
