@@ -70,6 +70,7 @@ def fit(rows: Rows, prior: dict[str, float], threshold: float = 0.5) -> StageMod
         rows.holds[answerable],
         np.where(team, RANKER_TEAM_WEIGHT, 1.0)[rows.qrow][answerable],
         L2,
+        paired=True,
     )
     model = StageModel(prior, ranker, ranker, threshold)
     questions, holds = _question_rows(model, rows)
