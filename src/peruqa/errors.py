@@ -61,3 +61,15 @@ class BuildRefusedError(PeruQAError):
     """A build finished its checks but was not switched in (strict mode, quality gate)."""
 
     code = "build_refused"
+
+
+class ModelFileError(PeruQAError):
+    """The trained decision model's parameter file is missing, unreadable or mismatched."""
+
+    code = "model_file_invalid"
+
+
+class TrainingDataError(PeruQAError):
+    """``peruqa train`` cannot read the SQuAD subsets or question files it was given."""
+
+    code = "training_data_invalid"

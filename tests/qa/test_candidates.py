@@ -7,7 +7,7 @@ from peruqa.qa.service import QAService
 def ranked_for(service: QAService, question: str):  # type: ignore[no-untyped-def]
     snapshot = service.snapshot
     retrieval = snapshot.retriever.search(question, 5)
-    weights = snapshot.answerer.calibration.sentence_weights
+    weights = snapshot.answerer.model.prior_weights
     return gather_candidates(retrieval, snapshot.data, snapshot.retriever.lexical, weights)
 
 

@@ -3,7 +3,15 @@
 Each subcommand lives in its own module and registers itself on the group in ``base``.
 """
 
-from peruqa.cli import ask_cmd, feedback_cmd, index_cmd, report_cmd, serve_cmd
+from peruqa.cli import ask_cmd, feedback_cmd, index_cmd, report_cmd, serve_cmd, train_cmd
 from peruqa.cli.base import main
 
-__all__ = ["ask_cmd", "feedback_cmd", "index_cmd", "main", "report_cmd", "serve_cmd"]
+__all__ = [
+    "ask_cmd",
+    "feedback_cmd",
+    "index_cmd",
+    "main",
+    "report_cmd",
+    "serve_cmd",
+    "train_cmd",
+]

@@ -60,7 +60,8 @@ def eval_command(
 
     items = load_items(path)
     service = QAService(settings_from(index_dir=index_dir))
-    results = evaluate(service, items, top_k or service.settings.top_k)
+    k = top_k or service.settings.top_k
+    results = evaluate(service, items, k)
     if as_json:
         for r in results:
             record = {
@@ -76,3 +77,9 @@ def eval_command(
     click.echo(summarise(results))
     if verbose:
         click.echo(failures(results))
+    from peruqa.tools.coverage import table
+
+    # Once more with the threshold at 0: every answerable question gets its would-be quote.
+    everything = evaluate(service.sibling(abstain_threshold=0.0, cache_size=0), items, k)
+    click.echo("\nprecision against coverage (set PERUQA_ABSTAIN_THRESHOLD to move the default):")
+    click.echo(table(everything, service.snapshot.answerer.abstain_threshold))

@@ -1,8 +1,9 @@
 """Extractive answers: quote the best candidate sentence with its citation, or decline.
 
-Candidates come ranked from ``candidates``; ``confidence`` decides whether the best one is an
-answer at all. The answer is the sentence itself (with its label or lead-in line when it
-needs one), the phrase that answers is highlighted, and every retrieved passage is cited.
+Candidates come from ``candidates``; the trained ``decision`` ranks them and decides whether
+the best one is an answer at all. The answer is the sentence itself (with its label or
+lead-in line when it needs one), the phrase that answers is highlighted, and every retrieved
+passage is cited.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass, field
 from peruqa.index.store import IndexData
 from peruqa.ingest.chunking import Sentence, offset_in_chunk
 from peruqa.qa.answer_types import AnswerType
-from peruqa.qa.candidates import Candidate, gather_candidates
-from peruqa.qa.decision import Calibration, answer_probability
+from peruqa.qa.candidates import Candidate
+from peruqa.qa.decision import Decider
+from peruqa.qa.model import StageModel
 from peruqa.qa.retrieve import Passage, Retrieval
 from peruqa.qa.spans import answer_span
 from peruqa.text.i18n import message
@@ -80,24 +82,21 @@ class Answerer:
         self,
         data: IndexData,
         lexical: LexicalIndex,
-        calibration: Calibration,
+        model: StageModel,
         abstain_threshold: float | None = None,
     ) -> None:
         self.data = data
         self.lexical = lexical
-        self.calibration = calibration
-        self.abstain_threshold = (
-            calibration.threshold if abstain_threshold is None else abstain_threshold
-        )
+        self.model = model
+        self.decider = Decider(data, lexical, model)
+        self.abstain_threshold = model.threshold if abstain_threshold is None else abstain_threshold
 
     def respond(self, retrieval: Retrieval) -> Answer:
         """Quote the best sentence of ``retrieval``, or decline when unsure."""
         question = retrieval.query.question
         language = question.language
-        weights = self.calibration.sentence_weights
-        ranked = gather_candidates(retrieval, self.data, self.lexical, weights)
-        vocabulary = self.lexical.document_frequency
-        confidence = answer_probability(self.calibration, ranked, retrieval, vocabulary)
+        decision = self.decider.decide(retrieval)
+        ranked, confidence = decision.ranked, decision.probability
         if not ranked or confidence < self.abstain_threshold:
             return Answer(
                 question=question.text,

@@ -1,8 +1,9 @@
 """Candidate sentences: every sentence of the retrieved passages, scored and ranked.
 
-A sentence's score weighs its similarity to the question, its coverage of the question's
-rarer terms, whether it holds the kind of answer asked for, its passage's score, and
-whether it is a mere label line; the weights are calibrated (see ``confidence``).
+A sentence's prior score weighs its similarity to the question, its coverage of the
+question's rarer terms, whether it holds the kind of answer asked for, its passage's score,
+and whether it is a mere label line. The trained ranker (``decision``) has the last word;
+this prior order is one of its features (``features``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.question import Question
 from peruqa.qa.retrieve import Passage, Retrieval
 from peruqa.qa.spans import answer_span
-from peruqa.text.lexical import LexicalIndex, terms
+from peruqa.qa.terms import TermCache
+from peruqa.text.lexical import LexicalIndex
 
 
 @dataclass(frozen=True)
@@ -65,24 +67,26 @@ def is_label(text: str) -> bool:
     return not statement and len(text.split()) <= 10
 
 
-def _coverage(
-    lexical: LexicalIndex, query_terms: Sequence[str], sentence: Sentence, title: str
-) -> float:
+def _coverage(lexical: LexicalIndex, query_terms: Sequence[str], present: frozenset[str]) -> float:
     """IDF-weighted share of the question's known terms found in the sentence's context."""
     known = [t for t in set(query_terms) if t in lexical.document_frequency]
     if not known:
         return 0.0
-    present = set(terms(f"{title} {sentence.heading} {sentence.text}"))
     total = sum(lexical.idf(t) for t in known)
     return sum(lexical.idf(t) for t in known if t in present) / total
 
 
 def gather_candidates(
-    retrieval: Retrieval, data: IndexData, lexical: LexicalIndex, weights: dict[str, float]
+    retrieval: Retrieval,
+    data: IndexData,
+    lexical: LexicalIndex,
+    weights: dict[str, float],
+    cache: TermCache | None = None,
 ) -> list[Candidate]:
     """Every distinct sentence of the retrieved passages, scored and ranked."""
     query = retrieval.query
     question = query.question
+    cache = cache if cache is not None else TermCache()
     typed_question = question.answer_type is not AnswerType.OTHER
     # Across languages only names and numbers are evidence: "mujer" in a Spanish question
     # matching "Derechos de la Mujer" inside an English report is a coincidence.
@@ -98,9 +102,9 @@ def gather_candidates(
             evidence = (
                 question.terms if passage.document.language == question.language else cross_evidence
             )
-            coverage = _coverage(lexical, evidence, sentence, passage.document.title)
+            coverage = _coverage(lexical, evidence, cache.context(passage, sentence))
             typed = typed_question and answer_span(sentence.text, question) is not None
-            sentence_terms = set(terms(sentence.text))
+            sentence_terms = cache.sentence(passage.chunk.doc_id, sentence)
             novelty = len(sentence_terms - set(question.terms)) / max(len(sentence_terms), 1)
             seen[key] = Candidate(
                 sentence,

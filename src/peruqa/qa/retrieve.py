@@ -49,7 +49,10 @@ class Retriever:
         )
 
     def embed(self, question: Question) -> Query:
-        vector = self.embedder.embed_queries([question.text])[0]
+        return self.query_from(question, self.embedder.embed_queries([question.text])[0])
+
+    def query_from(self, question: Question, vector: np.ndarray) -> Query:
+        """A query from a vector embedded earlier (training caches its questions' vectors)."""
         return Query(question, vector, self.lexical.known_fraction(question.terms))
 
     def search(self, question: str, top_k: int = 5) -> Retrieval:

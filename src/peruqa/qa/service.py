@@ -17,7 +17,7 @@ from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
-from peruqa.qa.decision import load_calibration
+from peruqa.qa.model import load_stage_model
 from peruqa.qa.question import Question, analyse
 from peruqa.qa.retrieve import Retriever
 
@@ -90,8 +90,8 @@ class QAService:
 
     def _stage(self, data: IndexData, embedder: Embedder, threshold: float | None) -> Stage:
         retriever = Retriever(data, embedder, self.settings.lexical_weight)
-        calibration = load_calibration(data.manifest.model)
-        return Stage(data, retriever, Answerer(data, retriever.lexical, calibration, threshold))
+        model = load_stage_model(data.manifest.model)
+        return Stage(data, retriever, Answerer(data, retriever.lexical, model, threshold))
 
     def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
         main = self._stage(data, self.embedder, self.settings.abstain_threshold)
@@ -115,6 +115,17 @@ class QAService:
     @property
     def loaded(self) -> bool:
         return self._snapshot is not None
+
+    def sibling(self, **overrides: object) -> QAService:
+        """A service over the same loaded index and models with other settings (``peruqa
+        eval`` asks again with the threshold at 0 to tabulate every threshold)."""
+        other = QAService(
+            self.settings.model_copy(update=overrides), self.embedder, self._first_embedder
+        )
+        snapshot = self.snapshot
+        first = snapshot.first_stage.data if snapshot.first_stage is not None else None
+        other.use_index(snapshot.data, first)
+        return other
 
     @property
     def current(self) -> Snapshot | None:

@@ -1,1 +1,1 @@
-"""Maintainers' tools: evaluation, calibration and the index quality gate."""
+"""Maintainers' tools: evaluation, training the decision, and the index quality gate."""

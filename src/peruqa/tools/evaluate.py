@@ -31,6 +31,8 @@ class EvalResult:
     correct: bool  # answered with the expected text, cited; or declined when unanswerable
     rank: int | None  # 1-based rank of the first retrieved passage holding the answer
     latency_ms: float
+    confidence: float = 0.0  # the decision's probability that the quote answers
+    stage: str = "main"  # the cascade stage that answered ("first" never declines)
 
 
 @dataclass
@@ -106,7 +108,16 @@ def evaluate_item(service: QAService, item: EvalItem, top_k: int = 5) -> EvalRes
         correct = not answer.abstained and _contains(answer.answer, item.answer) and cited
     else:
         correct = answer.abstained
-    return EvalResult(item, answer.answer, answer.abstained, correct, rank, latency)
+    return EvalResult(
+        item,
+        answer.answer,
+        answer.abstained,
+        correct,
+        rank,
+        latency,
+        answer.confidence,
+        answer.stage,
+    )
 
 
 def evaluate(service: QAService, items: list[EvalItem], top_k: int = 5) -> list[EvalResult]:

