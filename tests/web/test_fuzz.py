@@ -139,9 +139,6 @@ def test_page_form_never_fails(
 @FUZZ
 @given(body=json_values)
 def test_feedback_never_fails(client: TestClient, body: Any) -> None:
-    paths = {getattr(route, "path", "") for route in client.app.routes}  # type: ignore[attr-defined]
-    if "/feedback" not in paths:
-        pytest.skip("no /feedback endpoint in this build")
     response = client.post(
         "/feedback", content=encode(body), headers={"content-type": "application/json"}
     )
