@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
@@ -20,6 +21,7 @@ from peruqa.index.status import stale_reason
 from peruqa.index.store import load_index
 from peruqa.ingest import ocr
 from peruqa.qa.service import QAService
+from peruqa.web.app import create_app
 
 pytestmark = pytest.mark.skipif(
     not ocr.available(), reason="tesseract-ocr is not installed (run 'make ocr')"
@@ -130,3 +132,14 @@ def test_documents_read_by_older_readers_are_read_again(scanned: Settings) -> No
         report = build(scanned, FakeEmbedder())
     assert calls == [3] and report.embedded == 0  # read again, but every vector reused
     assert stale_reason(scanned) is None
+
+
+def test_the_chat_page_says_a_cited_page_was_read_from_a_scan(scanned: Settings) -> None:
+    build(scanned, FakeEmbedder())
+    question = "How many mobile clinics did the network open in Apurimac?"
+    with TestClient(create_app(scanned, FakeEmbedder())) as client:
+        english = client.get("/", params={"q": question}, headers={"accept-language": "en"})
+        spanish = client.get("/", params={"q": question}, headers={"accept-language": "es"})
+    assert english.status_code == 200
+    assert "page 2 · read from a scan" in english.text
+    assert "página 2 · leída de un escaneo" in spanish.text

@@ -191,6 +191,9 @@ def test_one_address_burst_of_long_questions_does_not_starve_another(
     p99 = statistics.quantiles(latencies, n=100)[98]
     assert p99 <= 2.0, latencies
     # /health, /ready and static files answer from the event loop, never behind questions.
-    assert statistics.median(quick) <= 0.1 and statistics.quantiles(quick, n=20)[18] <= 0.1
+    # Waiting behind the attacker's queued questions would take 0.6 s or more (4 queued per
+    # worker, 0.16 s each once cut to 32 words); the tail bound leaves room for a busy CI
+    # machine (0.19 s seen under load), and bench/resilience.py reports the real figures.
+    assert statistics.median(quick) <= 0.1 and statistics.quantiles(quick, n=20)[18] <= 0.5
     # The attacker was kept to its share: most of its burst was refused, not queued.
     assert 429 in attacker_statuses

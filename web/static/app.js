@@ -40,6 +40,8 @@
     item.querySelector(".cite-num").textContent = String(number);
     item.querySelector(".cite-title").textContent = citation.title;
     var page = citation.page ? " · " + text.page + " " + citation.page : "";
+    // Text read by OCR may hold recognition errors: say where it came from.
+    if (citation.ocr) page += " · " + text.ocr;
     item.querySelector(".cite-publisher").textContent =
       (citation.publisher || text.noPublisher) + page;
     var passage = item.querySelector(".cite-passage");
