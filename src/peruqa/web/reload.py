@@ -21,8 +21,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from peruqa.errors import IndexCorruptError, PeruQAError
 from peruqa.index.store import MANIFEST, read_manifest
 from peruqa.qa.service import QAService
@@ -117,19 +115,6 @@ class IndexWatcher:
             log.exception("New index not loaded")
         finally:
             self._busy = False
-
-
-class IndexWatchMiddleware:
-    """Pure ASGI: gives the watcher a chance to check on each HTTP request."""
-
-    def __init__(self, app: ASGIApp, watcher: IndexWatcher) -> None:
-        self.app = app
-        self.watcher = watcher
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.watcher.poke()
-        await self.app(scope, receive, send)
 
 
 class Reloader:
