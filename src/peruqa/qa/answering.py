@@ -16,6 +16,7 @@ from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.decision import Decider
 from peruqa.qa.model import StageModel
+from peruqa.qa.reading import Reading
 from peruqa.qa.retrieve import Passage, Retrieval
 from peruqa.qa.spans import answer_span
 from peruqa.text.i18n import message
@@ -84,18 +85,25 @@ class Answerer:
         lexical: LexicalIndex,
         model: StageModel,
         abstain_threshold: float | None = None,
+        reading: Reading | None = None,
     ) -> None:
         self.data = data
         self.lexical = lexical
         self.model = model
         self.decider = Decider(data, lexical, model)
-        self.abstain_threshold = model.threshold if abstain_threshold is None else abstain_threshold
+        self.reading = reading
+        # With the reader, its stacked probability is the one thresholded.
+        default = reading.model.threshold if reading is not None else model.threshold
+        self.abstain_threshold = default if abstain_threshold is None else abstain_threshold
 
     def respond(self, retrieval: Retrieval) -> Answer:
         """Quote the best sentence of ``retrieval``, or decline when unsure."""
         question = retrieval.query.question
         language = question.language
         decision = self.decider.decide(retrieval)
+        if self.reading is not None and decision.ranked:
+            cross = decision.ranked[0].passage.document.language != language
+            decision = self.reading.refine(question.text, decision, cross)
         ranked, confidence = decision.ranked, decision.probability
         if not ranked or confidence < self.abstain_threshold:
             return Answer(

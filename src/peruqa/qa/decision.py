@@ -26,6 +26,9 @@ from peruqa.text.lexical import LexicalIndex
 class Decision:
     ranked: list[Candidate]  # best first, in the trained ranker's order
     probability: float  # that quoting ``ranked[0]`` answers the question (0 when no candidate)
+    # The ranker's score of each of ``ranked`` (the reader weighs its order against them).
+    scores: tuple[float, ...] = ()
+    read: bool = False  # whether the reader re-weighed this decision (``reading``)
 
 
 class Decider:
@@ -53,4 +56,8 @@ class Decider:
         scores = self.model.rank_scores(rows)
         question_row, _ = question_features(rows, scores)
         order = np.argsort(-scores, kind="stable")
-        return Decision([ranked[i] for i in order], self.model.probability(question_row))
+        return Decision(
+            [ranked[i] for i in order],
+            self.model.probability(question_row),
+            tuple(float(scores[i]) for i in order),
+        )

