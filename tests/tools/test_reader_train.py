@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def base() -> Any:
-    from peruqa.qa.reader_base import read_e5_file, package_file
+    from peruqa.qa.reader_base import package_file, read_e5_file
 
     return read_e5_file(package_file())
 

@@ -67,6 +67,7 @@ class Answer:
     # Which cascade stage answered ("first" or "main") and what each step cost: returned with
     # the answer, never kept on the shared service, so concurrent requests can't mix them up.
     stage: str = "main"
+    read: bool = False  # whether the reader read the top candidates (``reading``)
     # Not part of an answer's identity: the same answer can take a different time.
     timings: Timings | None = field(default=None, compare=False)
 
@@ -114,6 +115,7 @@ class Answerer:
                 confidence=confidence,
                 related=[_citation(p) for p in retrieval.passages[:3]],
                 answer_type=question.answer_type.value,
+                read=decision.read,
             )
         best = ranked[0]
         quoted = quoted_sentences(best)
@@ -138,6 +140,7 @@ class Answerer:
             highlight=highlight,
             answer_language=best.passage.document.language,
             answer_type=question.answer_type.value,
+            read=decision.read,
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,10 +63,17 @@ class ReadRows:
 
 
 def read_rows(
-    qset: QuestionSet, embedder: Embedder, model: StageModel, reader: Reader, work: Path
+    qset: QuestionSet,
+    embedder: Embedder,
+    model: StageModel,
+    reader: Reader,
+    work: Path,
+    groups: frozenset[str] | None = None,
 ) -> ReadRows:
-    """Ask every question of ``qset`` through the main stage and read its top candidates."""
-    cache = work / f"read-{qset.name}-{embedder.name}.npz"
+    """Ask the questions of ``qset`` (those of ``groups``, when given) through the main
+    stage and read their top candidates."""
+    suffix = "" if groups is None else "-" + "-".join(sorted(groups)).replace(":", "")
+    cache = work / f"read-{qset.name}{suffix}-{embedder.name}.npz"
     if cache.is_file():
         with np.load(cache) as saved:
             return ReadRows(**{k: saved[k] for k in saved.files})
@@ -74,6 +81,10 @@ def read_rows(
     retriever = Retriever(data, embedder)
     decider = Decider(data, retriever.lexical, model)
     vectors = question_vectors(qset, embedder, work)
+    if groups is not None:
+        keep = [q.group in groups for q in qset.questions]
+        vectors = vectors[np.asarray(keep, dtype=bool)]
+        qset = replace(qset, questions=[q for q, k in zip(qset.questions, keep, strict=True) if k])
     n = len(qset.questions)
     rows = ReadRows(
         np.zeros(n),

