@@ -36,8 +36,8 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
 
 
 # Plain questions of each kind, English and Spanish over the English reports.
-ANSWERABLE = dev_questions("d001", "d005", "d022", "d034", "d037")
-UNANSWERABLE = dev_questions("d060", "d070")
+ANSWERABLE = dev_questions("d001", "d005", "d019", "d034", "d037")
+UNANSWERABLE = dev_questions("d059", "d069")
 
 
 @pytest.fixture(scope="module")
