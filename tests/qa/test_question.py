@@ -5,14 +5,14 @@ from peruqa.qa.question import analyse
 
 
 def test_a_spanish_count_question_is_analysed_once_with_everything_later_stages_need() -> None:
-    question = analyse("¿Cuántos distritos de Junín siguen en emergencia desde 2023?")
+    question = analyse("¿Cuántos pozos construyó la cooperativa en Cajamarca desde 2019?")
     assert question.language == "es"
     assert question.answer_type is AnswerType.NUMBER
     assert question.strict is True
     # Names and numbers are folded like every other term, so they match document text.
-    assert set(question.names) == {"junin", "2023"}
-    assert "distrito" in question.terms
-    assert question.folded.startswith("¿cuantos distritos de junin")
+    assert set(question.names) == {"cajamarca", "2019"}
+    assert "pozo" in question.terms
+    assert question.folded.startswith("¿cuantos pozos construyo la cooperativa")
 
 
 def test_an_open_question_expects_no_type_and_is_not_strict() -> None:

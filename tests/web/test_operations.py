@@ -348,7 +348,7 @@ def test_report_on_a_generated_log_shows_the_top_declined_questions(tmp_path: Pa
         [
             ("Who runs the Puno water office?", True, 7),
             ("What is the capital of Mongolia?", True, 3),
-            ("When did the ICRC arrive?", False, 9),
+            ("When did the agency open an office in Cusco?", False, 9),
         ]
     ):
         for i in range(times):
@@ -356,8 +356,8 @@ def test_report_on_a_generated_log_shows_the_top_declined_questions(tmp_path: Pa
             lines.append(json.dumps({"time": when, "question": question, "abstained": declined}))
     (data / "queries.log").write_text("\n".join(lines) + "\nnot json\n", encoding="utf-8")
     FeedbackStore.in_folder(data).add(
-        "When did the ICRC arrive?",
-        "In 1984.",
+        "When did the agency open an office in Cusco?",
+        "In 1991.",
         False,
         "outdated",
         "en",
@@ -375,7 +375,7 @@ def test_report_on_a_generated_log_shows_the_top_declined_questions(tmp_path: Pa
         "      7  Who runs the Puno water office?",
         "      3  What is the capital of Mongolia?",
     ]
-    assert "outdated [002-icrc-peru]: When did the ICRC arrive?" in result.output
+    assert "outdated [002-icrc-peru]: When did the agency open an office in Cusco?" in result.output
     assert "Questions: 19, declined: 10" in result.output
     assert svg.read_text().startswith("<svg") and svg.read_text().count("<rect") == 3
 
