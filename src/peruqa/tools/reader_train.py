@@ -45,6 +45,7 @@ class TrainOptions:
     threads: int = 2
     max_pairs: int | None = None  # a cap on the pairs trained on (time on 2 cores)
     frozen_layers: int = 2  # the lowest layers keep the base's cross-language alignment
+    rounds: int = 1  # passes, each over its own sample of pairs
 
 
 def _tokenise(tokenizer: Any, pairs: Sequence[Pair]) -> list[list[int]]:
@@ -66,6 +67,19 @@ def _batches(lengths: list[int], size: int, rng: random.Random) -> list[list[int
     return batches
 
 
+def _sample(pairs: Sequence[Pair], limit: int | None, rng: random.Random) -> list[Pair]:
+    chosen = list(pairs)
+    if limit is None or len(chosen) <= limit:
+        return chosen
+    # Near misses are the scarce lesson: keep them all, up to a quarter of the sample.
+    scarce = [p for p in chosen if p.kind in NEAR_MISS_KINDS]
+    common = [p for p in chosen if p.kind not in NEAR_MISS_KINDS]
+    if len(scarce) > limit // 4:
+        scarce = rng.sample(scarce, limit // 4)
+    room = max(0, limit - len(scarce))
+    return scarce + rng.sample(common, min(room, len(common)))
+
+
 def train_reader(
     base: Any,
     tokenizer: Any,
@@ -75,27 +89,66 @@ def train_reader(
     options: TrainOptions,
     report: Callable[[str], None] = print,
 ) -> Any:
-    """Fine-tune on ``pairs`` and write ``output``; returns the trained network."""
+    """Fine-tune on ``pairs`` and write ``output``; returns the trained network.
+
+    Each round samples its own pairs (seed + round) and runs its own warm-up and decay at
+    a lower rate than the last, continuing from the previous round's weights."""
     import torch
 
     torch.manual_seed(options.seed)
     torch.set_num_threads(options.threads)
-    rng = random.Random(options.seed)
-    chosen = list(pairs)
-    if options.max_pairs is not None and len(chosen) > options.max_pairs:
-        # Near misses are the scarce lesson: keep them all, sample the rest.
-        scarce = [p for p in chosen if p.kind in NEAR_MISS_KINDS]
-        common = [p for p in chosen if p.kind not in NEAR_MISS_KINDS]
-        room = max(0, options.max_pairs - len(scarce))
-        chosen = scarce[: options.max_pairs] + rng.sample(common, min(room, len(common)))
-    rows = _tokenise(tokenizer, chosen)
-    labels = torch.tensor([p.label for p in chosen], dtype=torch.float32)
-    batches = _batches([len(r) for r in rows], options.batch_size, rng)
-    network = make_network(base)
-    freeze_embeddings(network, options.frozen_layers)
+    network = None
+    sampled = 0
+    for round_ in range(options.rounds):
+        seed = options.seed + round_
+        rng = random.Random(seed)
+        chosen = _sample(pairs, options.max_pairs, rng)
+        sampled += len(chosen)
+        rows = _tokenise(tokenizer, chosen)
+        labels = [p.label for p in chosen]
+        batches = _batches([len(r) for r in rows], options.batch_size, rng)
+        if network is None:
+            network = make_network(base)
+            freeze_embeddings(network, options.frozen_layers)
+        else:
+            torch.manual_seed(seed)
+        _train_round(
+            network,
+            tokenizer,
+            rows,
+            labels,
+            batches,
+            work / f"reader-checkpoint-{round_}.pt",
+            seed,
+            options.learning_rate / (1 + round_),
+            options,
+            report,
+        )
+    assert network is not None
+    network.eval()
+    meta = {"pairs": sampled, "options": asdict(options)}
+    save(network, output, meta)
+    return network
+
+
+def _train_round(
+    network: Any,
+    tokenizer: Any,
+    rows: list[list[int]],
+    label_list: list[int],
+    batches: list[list[int]],
+    checkpoint: Path,
+    seed: int,
+    learning_rate: float,
+    options: TrainOptions,
+    report: Callable[[str], None],
+) -> None:
+    import torch
+
+    labels = torch.tensor(label_list, dtype=torch.float32)
     names = set(trained_names(network))
     parameters = [p for n, p in network.named_parameters() if n in names]
-    optimiser = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=0.01)
+    optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     warmup = max(1, int(len(batches) * options.warmup_share))
 
     def rate(step: int) -> float:
@@ -104,19 +157,18 @@ def train_reader(
         return max(0.0, (len(batches) - step) / max(1, len(batches) - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
-    work.mkdir(parents=True, exist_ok=True)
-    checkpoint = work / "reader-checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     start = 0
     if checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
-        if saved["batches"] == len(batches) and saved["seed"] == options.seed:
+        if saved["batches"] == len(batches) and saved["seed"] == seed:
             network.load_state_dict(saved["network"], strict=False)
             optimiser.load_state_dict(saved["optimiser"])
             scheduler.load_state_dict(saved["scheduler"])
             torch.set_rng_state(saved["torch_rng"])
             start = saved["step"]
             report(f"resumed at step {start} of {len(batches)}")
-    report(f"{len(chosen)} pairs, {len(batches)} batches, {int(labels.sum())} positive")
+    report(f"{len(rows)} pairs, {len(batches)} batches, {int(labels.sum())} positive")
     network.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
     started, running = time.perf_counter(), 0.0
@@ -148,14 +200,10 @@ def train_reader(
                     "torch_rng": torch.get_rng_state(),
                     "step": done,
                     "batches": len(batches),
-                    "seed": options.seed,
+                    "seed": seed,
                 },
                 checkpoint,
             )
-    network.eval()
-    meta = {"pairs": len(chosen), "options": asdict(options)}
-    save(network, output, meta)
-    return network
 
 
 def score_pairs(network: Any, tokenizer: Any, pairs: Sequence[Pair], batch: int = 64) -> np.ndarray:

@@ -137,16 +137,25 @@ def held_out(rows: Rows, prior: dict[str, float]) -> Outcome:
         for f in range(min(FOLDS, len(articles)))
     ]
     folds += [rows.group == name for name in sorted(set(rows.group[_team_questions(rows)]))]
+    fitted = fitted_questions(rows)
     for test in folds:
         if not test.any() or test.all():
             continue
-        outcome = predict(fit(select(rows, ~test), prior), select(rows, test))
+        outcome = predict(fit(select(rows, ~test & fitted), prior), select(rows, test))
         probability[test], holds[test] = outcome.probability, outcome.holds
     return Outcome(probability, holds)
 
 
 def _team_questions(rows: Rows) -> np.ndarray:
     return ~np.char.startswith(rows.source.astype(str), "squad")
+
+
+def fitted_questions(rows: Rows) -> np.ndarray:
+    """The questions the linear models learn from: SQuAD's, except the held-out articles.
+    The team's files only choose the threshold here; the reader's decision is fitted on
+    them (``reader_fit``), and its inputs must not have seen them."""
+    held = np.char.endswith(rows.group.astype(str), "-held")
+    return ~_team_questions(rows) & ~held
 
 
 def choose_threshold(rows: Rows, outcome: Outcome) -> float:
@@ -237,7 +246,7 @@ def train(
                 "dev", select(rows, team), _masked(outcome, team), threshold
             ):
                 echo(text)
-        model = fit(rows, prior, threshold)
+        model = fit(select(rows, fitted_questions(rows)), prior, threshold)
         trained[name] = model
         for qset in measured:
             measure = extract(qset, embedder, work / name)
