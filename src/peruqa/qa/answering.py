@@ -93,9 +93,7 @@ class Answerer:
         self.model = model
         self.decider = Decider(data, lexical, model)
         self.reading = reading
-        # With the reader, its stacked probability is the one thresholded.
-        default = reading.model.threshold if reading is not None else model.threshold
-        self.abstain_threshold = default if abstain_threshold is None else abstain_threshold
+        self.abstain_threshold = model.threshold if abstain_threshold is None else abstain_threshold
 
     def respond(self, retrieval: Retrieval) -> Answer:
         """Quote the best sentence of ``retrieval``, or decline when unsure."""

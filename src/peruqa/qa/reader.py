@@ -145,7 +145,8 @@ def _check(path: Path, meta_path: Path) -> dict[str, Any]:
 class Reader:
     """Scores (question, sentence) pairs; one forward pass per call, one thread."""
 
-    def __init__(self, network: Any, tokenizer: Any) -> None:
+    def __init__(self, network: Any, tokenizer: Any, digest: str = "") -> None:
+        self.digest = digest  # the parameter file's hash: what this reader is
         self._network = network
         self._tokenizer = tokenizer
         self._pad = tokenizer.special["pad"]
@@ -186,7 +187,7 @@ class Reader:
                 {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
                 dtype=torch.qint8,
             )
-        return cls(network, E5Tokenizer(base))
+        return cls(network, E5Tokenizer(base), meta["sha256"])
 
     def score(self, question: str, inputs: Sequence[ReaderInput]) -> np.ndarray:
         """Probability that each input answers ``question``."""

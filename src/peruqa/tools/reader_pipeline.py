@@ -5,8 +5,9 @@
 2. Fine-tuning (``reader_train``); a checkpoint in the work folder makes a rerun resume.
 3. The reader alone on the held-out articles: is the answering sentence first among its
    paragraph's sentences?
-4. The decision after reading (``reader_fit``), fitted on the held-out articles and the
-   team's files through the real pipeline, scored out of fold, written into ``reader.json``.
+4. The weight of the ranker against the reader across languages (``reader_fit``), chosen
+   on the held-out articles and the team's files asked through the real pipeline, written
+   into ``reader.json``.
 5. ``--measure`` files are then scored with everything fitted: never fitted on.
 """
 
@@ -24,11 +25,9 @@ from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
 from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
 from peruqa.tools.reader_fit import (
     concatenate,
-    final_outcome,
     fit_reading,
     read_rows,
-    scores,
-    stack,
+    report_choices,
     write_decision,
 )
 from peruqa.tools.reader_train import TrainOptions, train_reader
@@ -123,22 +122,9 @@ def run(
         ]
     )
     fitted = fit_reading(rows, echo)
+    report_choices(rows, fitted.cross_rank_weight, "fitted on", echo)
     write_decision(output.with_suffix(".json"), MAIN_MODEL, fitted)
     for path in measure_files:
         measured = read_rows(file_set(path, documents), embedder, model, reader, folder)
-        stacked = stack(measured, fitted.rank_weight)
-        value = fitted.stack.score(stacked.features)
-        probability = 1 / (1 + np.exp(-np.clip(value, -30, 30)))
-        final, holds, read = final_outcome(
-            measured, stacked, probability, (fitted.gate_low, fitted.gate_high)
-        )
-        answered = final >= fitted.threshold
-        for language in sorted(set(measured.language)):
-            mask = measured.language == language
-            s = scores(measured, answered, holds, mask)
-            echo(
-                f"measured only, {path.name} [{language}] (main stage): accuracy "
-                f"{s['answerable_right']:.2f}  abstention {s['declined']:.2f}  "
-                f"read {read[mask].mean():.2f}  [{s['questions']}]"
-            )
+        report_choices(measured, fitted.cross_rank_weight, f"measured only, {path.name}", echo)
     echo(f"wrote {output} and its decision in {output.with_suffix('.json')}")
