@@ -84,8 +84,13 @@ NEAR_MISS = ReaderInput(
     "question",
     [
         "When did the agency open its office in Cusco?",
-        "¿En qué año abrió la agencia su oficina en Cusco?",
         "en que año abrio la agencia su oficina en cusco",
+        pytest.param(
+            "¿En qué año abrió la agencia su oficina en Cusco?",
+            # A known weakness of the shipped reader: it scores these two almost alike
+            # (0.40 and 0.43); strict, so that a better reader has to say so here.
+            marks=pytest.mark.xfail(strict=True, reason="bench/reader_research.md"),
+        ),
     ],
 )
 def test_reader_puts_the_answering_sentence_above_a_near_miss(

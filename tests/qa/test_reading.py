@@ -66,6 +66,16 @@ def test_reading_reorders_only_questions_across_languages() -> None:
     assert across.probability == decision.probability
 
 
+def test_a_reader_fitted_not_to_read_is_never_called() -> None:
+    scripted = ScriptedReader({"First.": 0.05, "Second.": 0.95})
+    reading = Reading(
+        cast(Reader, scripted), ReadingModel.from_entry({"cross_rank_weight": None}, "x")
+    )
+    decision = decision_over("First.", "Second.")
+    assert reading.refine("¿Cuándo?", decision, cross=True) is decision
+    assert scripted.asked == []
+
+
 @pytest.mark.parametrize("entry", [{}, {"cross_rank_weight": "x"}, {"cross_rank_weight": -1}])
 def test_a_broken_reader_decision_is_a_clear_error(entry: dict[str, Any]) -> None:
     with pytest.raises(ModelFileError, match="reader"):

@@ -43,15 +43,18 @@ def logit(probability: float) -> float:
 class ReadingModel:
     """How much the ranker's order counts against the reader, across languages."""
 
-    cross_rank_weight: float  # added to the reader's log-odds per unit of ranker score
+    # Added to the reader's log-odds per unit of ranker score; None when the fit found that
+    # reading does not pay (the reader is then never called).
+    cross_rank_weight: float | None
 
     @classmethod
     def from_entry(cls, entry: Any, where: str) -> ReadingModel:
         try:
-            weight = float(entry["cross_rank_weight"])
+            raw = entry["cross_rank_weight"]
+            weight = None if raw is None else float(raw)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: the reader's decision is incomplete.") from error
-        if not math.isfinite(weight) or weight < 0:
+        if weight is not None and (not math.isfinite(weight) or weight < 0):
             raise ModelFileError(f"{where}: the reader's rank weight is not a weight.")
         return cls(weight)
 
@@ -84,11 +87,12 @@ class Reading:
 
     def refine(self, question: str, decision: Decision, cross: bool) -> Decision:
         """The decision with the reader's choice first, for a question across languages."""
-        if not cross or len(decision.ranked) < 2:
+        weight = self.model.cross_rank_weight
+        if weight is None or not cross or len(decision.ranked) < 2:
             return decision
         top = decision.ranked[:READ_TOP]
         read = self.reader.score(question, reader_inputs(top))
-        chosen = choose(read, np.asarray(decision.scores[: len(top)]), self.model.cross_rank_weight)
+        chosen = choose(read, np.asarray(decision.scores[: len(top)]), weight)
         ranked, scores = list(decision.ranked), list(decision.scores)
         ranked.insert(0, ranked.pop(chosen))
         scores.insert(0, scores.pop(chosen))
@@ -117,8 +121,8 @@ def _shared_reader() -> Reader:
 
 def load_reading(model: str) -> Reading | None:
     """The reader with its weight for ``model``; None when it has none for it (a model it
-    was not fitted with, such as the tests' fake embedder)."""
+    was not fitted with, such as the tests' fake embedder) or would never read."""
     fitted = reading_models().get(model)
-    if fitted is None:
+    if fitted is None or fitted.cross_rank_weight is None:
         return None
     return Reading(_shared_reader(), fitted)

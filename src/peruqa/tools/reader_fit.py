@@ -32,6 +32,7 @@ from peruqa.tools.train_data import TOP_K, QuestionSet, _holds, index_for, quest
 
 # 1e6: the ranker's own order, so the fit may find that the reader does not help.
 RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 1e6)
+MIN_GAIN = 0.02  # share of answerable questions the reader must add to be called
 
 
 @dataclass
@@ -139,8 +140,9 @@ def report_choices(rows: ReadRows, weight: float, label: str, echo: Callable[[st
             )
 
 
-def fit_reading(rows: ReadRows, echo: Callable[[str], None] = print) -> ReadingModel:
-    """The rank weight for questions across languages, chosen where the reader reads."""
+def fit_reading(rows: ReadRows, echo: Callable[[str], None] = print) -> tuple[ReadingModel, float]:
+    """The model to ship (its rank weight across languages, or no reading when that does
+    not pay) and the best weight found, for reports."""
     answerable = rows.answerable & rows.cross & ~np.isnan(rows.read[:, 0])
     best_weight, best = RANK_WEIGHTS[-1], -1.0
     for weight in RANK_WEIGHTS:
@@ -148,8 +150,16 @@ def fit_reading(rows: ReadRows, echo: Callable[[str], None] = print) -> ReadingM
         echo(f"  rank weight {weight}: the choice holds the answer {share:.3f}")
         if share > best + 1e-9:
             best_weight, best = weight, share
+    ranker_only = float(choice_holds(rows, RANK_WEIGHTS[-1])[answerable].mean())
+    if best - ranker_only < MIN_GAIN:
+        # A read costs more CPU than the rest of the question; it must earn its place.
+        echo(
+            f"  the reader's best choice ({best:.3f}) is within {MIN_GAIN} of the ranker's "
+            f"({ranker_only:.3f}): it will not read"
+        )
+        return ReadingModel(None), best_weight
     echo(f"  chosen rank weight across languages: {best_weight}")
-    return ReadingModel(best_weight)
+    return ReadingModel(best_weight), best_weight
 
 
 def decision_entry(model: ReadingModel) -> dict[str, object]:

@@ -121,10 +121,10 @@ def run(
             ),
         ]
     )
-    fitted = fit_reading(rows, echo)
-    report_choices(rows, fitted.cross_rank_weight, "fitted on", echo)
+    fitted, weight = fit_reading(rows, echo)
+    report_choices(rows, weight, "fitted on", echo)
     write_decision(output.with_suffix(".json"), MAIN_MODEL, fitted)
     for path in measure_files:
         measured = read_rows(file_set(path, documents), embedder, model, reader, folder)
-        report_choices(measured, fitted.cross_rank_weight, f"measured only, {path.name}", echo)
+        report_choices(measured, weight, f"measured only, {path.name}", echo)
     echo(f"wrote {output} and its decision in {output.with_suffix('.json')}")
