@@ -10,17 +10,25 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from peruqa.config import TOP_K_MAX, TOP_K_MIN, Settings
+from peruqa.config import (
+    HISTORY_ANSWER_MAX_CHARS,
+    HISTORY_MAX_TURNS,
+    TOP_K_MAX,
+    TOP_K_MIN,
+    Settings,
+)
 from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
+from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Reading, Turn, declined
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.question import Question, analyse
+from peruqa.qa.question import Question
 from peruqa.qa.reading import load_reading
-from peruqa.qa.retrieve import Retriever
+from peruqa.qa.retrieve import Favour, Retriever
 
 log = logging.getLogger("peruqa.qa.service")
 
@@ -31,12 +39,14 @@ class Stage:
     retriever: Retriever
     answerer: Answerer
 
-    def run(self, question: Question, top_k: int, name: str) -> Answer:
+    def run(
+        self, question: Question, top_k: int, name: str, favour: Favour | None = None
+    ) -> Answer:
         """Answer with this stage's model, recording the stage and what each step cost."""
         started = time.perf_counter()
         query = self.retriever.embed(question)
         embedded = time.perf_counter()
-        retrieval = self.retriever.retrieve(query, top_k)
+        retrieval = self.retriever.retrieve(query, top_k, favour)
         searched = time.perf_counter()
         answer = self.answerer.respond(retrieval)
         done = time.perf_counter()
@@ -51,6 +61,16 @@ class Snapshot(Stage):
     # The cascade's fast stage, when the index has one: it answers first and the main
     # stage (this snapshot itself) is asked only when it is unsure.
     first_stage: Stage | None = None
+    # The library's names and quotes, for reading follow-up questions (built with it).
+    followups: FollowUps | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer and what the conversation carried into its question (None: nothing)."""
+
+    answer: Answer
+    context: Context | None = None
 
 
 class QAService:
@@ -65,7 +85,7 @@ class QAService:
         # Made on first use: an index without a first stage never loads the fast model.
         self._first_embedder = first_stage_embedder
         self._snapshot: Snapshot | None = None
-        self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- index lifecycle -------------------------------------------------------------
@@ -105,7 +125,9 @@ class QAService:
             # The first stage never declines by itself: when unsure it hands over.
             first = self._stage(first_stage, self._first_embedder, 0.0)
         with self._lock:
-            self._snapshot = Snapshot(main.data, main.retriever, main.answerer, first)
+            self._snapshot = Snapshot(
+                main.data, main.retriever, main.answerer, first, FollowUps(main.data)
+            )
             self._cache.clear()
 
     @property
@@ -150,31 +172,71 @@ class QAService:
             )
         return cleaned
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def validate_history(self, history: Sequence[Turn]) -> list[Turn]:
+        """Earlier turns, cleaned; a turn out of bounds is refused by its number."""
+        if len(history) > HISTORY_MAX_TURNS:
+            raise InvalidQuestionError(
+                f"history holds {len(history)} turns; at most {HISTORY_MAX_TURNS} are read."
+            )
+        cleaned = []
+        for number, turn in enumerate(history, 1):
+            question = " ".join(turn.question.split())
+            if not question:
+                raise InvalidQuestionError(f"history turn {number}: the question is empty.")
+            if len(question) > self.settings.max_question_chars:
+                raise InvalidQuestionError(
+                    f"history turn {number}: the question is too long ({len(question)} "
+                    f"characters); the limit is {self.settings.max_question_chars}."
+                )
+            answer = turn.answer
+            if answer is not None and len(answer) > HISTORY_ANSWER_MAX_CHARS:
+                raise InvalidQuestionError(
+                    f"history turn {number}: the answer is too long ({len(answer)} "
+                    f"characters); the limit is {HISTORY_ANSWER_MAX_CHARS}."
+                )
+            cleaned.append(Turn(question, answer))
+        return cleaned
+
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+        return self.reply(question, top_k, history).answer
+
+    def reply(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Reply:
+        """Answer ``question`` after the earlier turns in ``history`` (oldest first); a
+        follow-up is read with what it carries from them (``qa.followup``)."""
         cleaned = self.validate(question)
+        turns = self.validate_history(history)
         k = self.settings.top_k if top_k is None else top_k
         if not TOP_K_MIN <= k <= TOP_K_MAX:
             raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
-        key = (cleaned.casefold(), k)
+        snapshot = self.snapshot
+        reading = Reading(cleaned, cleaned)
+        if turns and snapshot.followups is not None:
+            reading = snapshot.followups.read(cleaned, turns)
+        key = (reading.text.casefold(), reading.doc_id, k)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
-            return replace(cached, question=cleaned)
-        snapshot = self.snapshot
-        asked = analyse(cleaned)
+            return Reply(replace(cached, question=cleaned), reading.context)
+        asked = reading.question()
+        favour = Favour(reading.doc_id, FAVOUR) if reading.doc_id else None
         answer = None
         if snapshot.first_stage is not None:
-            first = snapshot.first_stage.run(asked, k, "first")
+            first = snapshot.first_stage.run(asked, k, "first", favour)
             if first.confidence >= self.settings.escalate_below:
                 answer = first
         if answer is None:
-            answer = snapshot.run(asked, k, "main")
+            answer = snapshot.run(asked, k, "main", favour)
+        bar = snapshot.answerer.abstain_threshold + FOLLOWUP_BAR
+        if reading.context is not None and not answer.abstained and answer.confidence < bar:
+            answer = declined(answer)
+        # A follow-up is read with more words than the visitor typed; echo theirs.
+        answer = replace(answer, question=cleaned)
         if self.settings.cache_size:
             with self._lock:
                 self._cache[key] = answer
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
-        return answer
+        return Reply(answer, reading.context)

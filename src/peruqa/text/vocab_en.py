@@ -37,3 +37,27 @@ NUMBER_WORDS = (
 NAME_JOINERS = frozenset({"of", "the", "and", "for", "on"})
 # Words that open a descriptive phrase ("the Peruvian prison service (INPE)").
 PHRASE_STARTS = frozenset({"the", "a", "an", "to", "of", "by", "for", "in", "on", "with", "from"})
+
+# Follow-up questions (``qa.followup``), all folded. A question leans on an earlier turn
+# when it opens with one of these phrases ("and ...?", "what about X?")...
+FOLLOWUP_OPENERS = ("and what about", "and how about", "what about", "how about", "and", "also")
+# ...when it holds one of these words ("since when has it ...", "what's her phone?")...
+FOLLOWUP_REFERENCES = frozenset("it its they them their theirs he him his she her hers".split())
+# Of those, the ones that point at a person: after "who ...?" they mean the name answered.
+FOLLOWUP_PERSONAL = frozenset("he him his she her hers".split())
+# ...or "there" as a place ("what does it do there?"), not as in "is there" / "there are".
+FOLLOWUP_PLACE = frozenset({"there"})
+EXISTENTIAL = frozenset({"is", "are", "was", "were", "be", "been", "isn't", "aren't"})
+# ...or a generic noun after a demonstrative or article ("that programme", "the agency"):
+# it names a kind of subject without saying which.
+FOLLOWUP_DETERMINERS = frozenset("that this these those the".split())
+FOLLOWUP_NOUNS = frozenset(
+    """
+    organisation organization organisations organizations agency ngo group programme
+    program project initiative office delegation partner report institution charity
+    """.split()
+)
+# Words an elliptical question ("ok, and for Enabel?") may hold besides its new subject.
+FOLLOWUP_FILLERS = frozenset("ok okay so then please too again thanks for".split())
+# Other languages' names for what English documents call otherwise (see vocab_es).
+NAME_ALIASES: dict[str, str] = {}

@@ -40,3 +40,34 @@ PHRASE_STARTS = frozenset({"el", "la", "los", "las", "de", "del", "por", "para",
 
 # Marks that only Spanish uses.
 MARKS = "¿¡ñáéíóú"
+
+# Follow-up questions (``qa.followup``), all folded (no accents, as visitors often type).
+# See vocab_en for what each list does.
+FOLLOWUP_OPENERS = (
+    "y que hay de",
+    "que hay de",
+    "y en cuanto a",
+    "en cuanto a",
+    "y sobre",
+    "y",
+    "tambien",
+)
+# "el" (article) and "la"/"lo" (also articles) are left out: folded, "él" is "el".
+FOLLOWUP_REFERENCES = frozenset(
+    "su sus suyo suya ella ellas ellos eso esto aquello dicho dicha dichos dichas".split()
+)
+FOLLOWUP_PERSONAL = frozenset("su sus ella".split())
+FOLLOWUP_PLACE = frozenset({"ahi", "alli", "alla", "aqui"})
+EXISTENTIAL: frozenset[str] = frozenset()  # "hay" is the existential; "ahí" is always a place
+# "esta"/"este" are left out: without accents "esta" is also the verb ("donde esta ...").
+FOLLOWUP_DETERMINERS = frozenset("ese esa esos esas aquel aquella el la los las".split())
+FOLLOWUP_NOUNS = frozenset(
+    """
+    organizacion organizaciones agencia ong grupo programa proyecto iniciativa oficina
+    delegacion socio informe institucion entidad
+    """.split()
+)
+FOLLOWUP_FILLERS = frozenset("ok vale entonces pues tambien caso respecto para".split())
+# Spanish names of organisations and terms whose documents use the English one (folded):
+# "CICR" is how a Spanish speaker names the ICRC.
+NAME_ALIASES = {"cicr": "icrc", "dih": "ihl", "vih": "hiv", "osc": "cso"}
