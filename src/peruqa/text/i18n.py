@@ -54,6 +54,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_failed": "Your feedback could not be saved. Please try again.",
         "error_empty": "Please type a question.",
         "truncated": "Your question was long: only its first {words} words were read.",
+        "read_about": "Read as a question about {names}",
+        "read_as": "Read as: “{question}”",
+        "new_topic": "New topic",
         "error_generic": "Something went wrong. Please try again.",
         "error_network": "The server could not be reached. Check your connection and try again.",
         "switch_language": "Español",
@@ -113,6 +116,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_failed": "No se pudo guardar su opinión. Inténtelo de nuevo.",
         "error_empty": "Escriba una pregunta.",
         "truncated": "Su pregunta era larga: solo se leyeron sus primeras {words} palabras.",
+        "read_about": "Leído como una pregunta sobre {names}",
+        "read_as": "Leído como: «{question}»",
+        "new_topic": "Nuevo tema",
         "error_generic": "Algo salió mal. Inténtelo de nuevo.",
         "error_network": (
             "No se pudo contactar al servidor. Revise su conexión e inténtelo de nuevo."

@@ -7,11 +7,13 @@ metrics, and each request asks exactly one question.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from peruqa.qa.answering import Answer
+from peruqa.qa.followup import Context, Turn
 from peruqa.text.i18n import message
 from peruqa.web import metrics
 from peruqa.web.admission import OverloadedError, TooManyPendingError
@@ -24,6 +26,7 @@ class Asked:
     answer: Answer
     # Set when the question was cut to the words the model reads; in the visitor's language.
     notice: str | None
+    context: Context | None = None  # what a follow-up carried from the earlier turns
 
 
 def bound_question(question: str, max_words: int) -> tuple[str, bool]:
@@ -42,7 +45,11 @@ def bound_question(question: str, max_words: int) -> tuple[str, bool]:
 
 
 async def ask_question(
-    context: WebContext, request: Request, question: str, top_k: int | None = None
+    context: WebContext,
+    request: Request,
+    question: str,
+    top_k: int | None = None,
+    history: Sequence[Turn] = (),
 ) -> Asked:
     """Answer one question for one request, or raise a PeruQAError the handlers translate."""
     started = time.perf_counter()
@@ -50,14 +57,20 @@ async def ask_question(
     settings = context.settings
     cleaned = service.validate(question)  # empty or over PERUQA_MAX_QUESTION_CHARS: 422
     bounded, truncated = bound_question(cleaned, settings.max_question_words)
+    # An earlier question can be asked again ("what about Enabel?"): the same bound.
+    turns = [
+        Turn(bound_question(t.question, settings.max_question_words)[0], t.answer)
+        for t in service.validate_history(history)  # over the limits: 422 naming the turn
+    ]
     try:
-        answer = await context.admission.run(
-            client_of(request.scope), lambda: service.ask(bounded, top_k)
+        reply = await context.admission.run(
+            client_of(request.scope), lambda: service.reply(bounded, top_k, turns)
         )
     except OverloadedError as error:
         reason = "too_many_pending" if isinstance(error, TooManyPendingError) else "busy"
         metrics.REFUSED.labels(reason).inc()
         raise
+    answer = reply.answer
     metrics.record_answer(answer.abstained, answer.stage)
     if context.query_log is not None:
         client = request.client.host if request.client else None
@@ -66,4 +79,4 @@ async def ask_question(
     notice = None
     if truncated:
         notice = message("truncated", answer.language).format(words=settings.max_question_words)
-    return Asked(answer, notice)
+    return Asked(answer, notice, reply.context)

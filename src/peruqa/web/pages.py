@@ -14,8 +14,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from peruqa.config import Settings
+from peruqa.config import HISTORY_MAX_TURNS, Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
+from peruqa.qa.followup import Turn
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
@@ -112,6 +113,15 @@ def earlier_turns(fields: list[str]) -> list[AskResponse]:
     return turns
 
 
+def thread_history(turns: list[AskResponse]) -> list[Turn]:
+    """The thread's last turns as the history of the next question, as the script sends
+    them: a declined turn carries no answer."""
+    return [
+        Turn(turn.question, None if turn.abstained else turn.answer)
+        for turn in turns[-HISTORY_MAX_TURNS:]
+    ]
+
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -130,8 +140,10 @@ async def _render_chat(
     headers: dict[str, str] | None = None
     if question is not None and question.strip():
         try:
-            asked = await ask_question(context, request, question)
-            turns.append(to_response(asked.answer, asked.notice))
+            asked = await ask_question(
+                context, request, question, history=thread_history(turns)
+            )
+            turns.append(to_response(asked.answer, asked.notice, asked.context))
         except PeruQAError as exc:
             error = public_message(exc.message)
             status, headers = status_for(exc), error_headers(exc)
@@ -148,6 +160,7 @@ async def _render_chat(
         feedback_sent=feedback_sent,
         reasons=REASONS,
         max_question_chars=context.settings.max_question_chars,
+        history_turns=HISTORY_MAX_TURNS,
     )
     response = context.templates.TemplateResponse(
         request, "index.html", page, status_code=status, headers=headers

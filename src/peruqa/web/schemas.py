@@ -10,8 +10,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from peruqa.config import TOP_K_MAX, TOP_K_MIN
+from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS, TOP_K_MAX, TOP_K_MIN
 from peruqa.qa.answering import Answer
+from peruqa.qa.followup import Context, Turn
+
+
+class HistoryTurn(BaseModel):
+    """An earlier turn of the conversation, as the client shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The length limit is PERUQA_MAX_QUESTION_CHARS, checked by the service.
+    question: str = Field(min_length=1, examples=["Who runs Diakonia in Peru?"])
+    # The bot's answer (its quote); leave it out when the bot declined or it is not kept.
+    answer: str | None = Field(
+        default=None,
+        max_length=HISTORY_ANSWER_MAX_CHARS,
+        examples=["Rocio Palomino, Country Director Peru"],
+    )
+
+    def turn(self) -> Turn:
+        return Turn(self.question, self.answer)
 
 
 class AskRequest(BaseModel):
@@ -21,6 +40,11 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, examples=["When did the ICRC arrive?"])
     # None: the server's PERUQA_TOP_K.
     top_k: int | None = Field(default=None, ge=TOP_K_MIN, le=TOP_K_MAX)
+    # The earlier turns, oldest first; the server keeps no conversation of its own.
+    history: list[HistoryTurn] | None = Field(default=None, max_length=HISTORY_MAX_TURNS)
+
+    def turns(self) -> list[Turn]:
+        return [turn.turn() for turn in self.history or ()]
 
 
 class CitationOut(BaseModel):
@@ -49,6 +73,20 @@ class HighlightOut(BaseModel):
     end: int
 
 
+class ContextOut(BaseModel):
+    """What a follow-up carried from the earlier turns."""
+
+    carried: list[str]  # names, or the earlier answer's document title
+    turn: int  # which earlier turn, counted from 1, oldest first
+    question: str | None = None  # the question as read, when an earlier one was asked again
+
+    @classmethod
+    def of(cls, context: Context | None) -> ContextOut | None:
+        if context is None:
+            return None
+        return cls(carried=list(context.carried), turn=context.turn, question=context.question)
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str
@@ -61,6 +99,8 @@ class AskResponse(BaseModel):
     related: list[CitationOut]
     # Set when the question was cut to the words the model reads (PERUQA_MAX_QUESTION_WORDS).
     notice: str | None = None
+    # Set when the question was read as a follow-up of an earlier turn in ``history``.
+    context: ContextOut | None = None
 
 
 class FeedbackRequest(BaseModel):
@@ -107,7 +147,9 @@ class ReadyResponse(BaseModel):
     build_id: str | None = None
 
 
-def to_response(answer: Answer, notice: str | None = None) -> AskResponse:
+def to_response(
+    answer: Answer, notice: str | None = None, context: Context | None = None
+) -> AskResponse:
     highlight = answer.highlight
     return AskResponse(
         question=answer.question,
@@ -120,6 +162,7 @@ def to_response(answer: Answer, notice: str | None = None) -> AskResponse:
         citations=[CitationOut.model_validate(c) for c in answer.citations],
         related=[CitationOut.model_validate(c) for c in answer.related],
         notice=notice,
+        context=ContextOut.of(context),
     )
 
 
