@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from peruqa.cli.base import index_option, main, settings_from
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
 from peruqa.errors import InvalidQuestionError
+
+if TYPE_CHECKING:
+    from peruqa.qa.answering import Answer
 
 TOP_K = click.IntRange(TOP_K_MIN, TOP_K_MAX)
 
@@ -38,6 +42,11 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
     if as_json:
         click.echo(to_response(answer).model_dump_json(indent=2))
         return
+    echo_answer(answer)
+
+
+def echo_answer(answer: Answer) -> None:
+    """The answer and, under it, the first three citations (``ask`` and ``chat``)."""
     click.echo(answer.answer)
     for number, citation in enumerate(answer.citations[:3], 1):
         page = f", page {citation.page}" if citation.page else ""

@@ -535,15 +535,11 @@ class FollowUps:
             start = len(frame) + 1
             kept = state.subjects if compatible else ()
         else:
-            # The new subject goes where the earlier one was named; its other mentions go.
-            spans = sorted(state.subjects, key=lambda s: s.start)
-            start = spans[0].start
-            rest, cursor = [], spans[0].end
-            for subject in spans[1:]:
-                rest.append(frame[cursor : subject.start])
-                cursor = subject.end
-            rest.append(frame[cursor:])
-            text = frame[:start] + label + re.sub(r" {2,}", " ", "".join(rest)).rstrip()
+            # The new subject takes the place of the earlier one: its first organisation-like
+            # name (an acronym, a title's word), else its first name. Others (a place) stay.
+            old = next((s for s in state.subjects if s.strong), state.subjects[0])
+            start = old.start
+            text = frame[:start] + label + frame[old.end :]
             kept = ()
         placed = []
         offset = start

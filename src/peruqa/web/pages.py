@@ -140,9 +140,7 @@ async def _render_chat(
     headers: dict[str, str] | None = None
     if question is not None and question.strip():
         try:
-            asked = await ask_question(
-                context, request, question, history=thread_history(turns)
-            )
+            asked = await ask_question(context, request, question, history=thread_history(turns))
             turns.append(to_response(asked.answer, asked.notice, asked.context))
         except PeruQAError as exc:
             error = public_message(exc.message)
