@@ -78,6 +78,7 @@ class Rules:
     nouns: frozenset[str]
     fillers: frozenset[str]
     aliases: dict[str, str]
+    question_words: frozenset[str]
     quiet: frozenset[str]  # words that are never names: function words, question words, months
 
     @classmethod
@@ -100,6 +101,7 @@ class Rules:
             nouns=_union("FOLLOWUP_NOUNS"),
             fillers=_union("FOLLOWUP_FILLERS"),
             aliases=aliases,
+            question_words=frozenset(w for m in _LANGUAGES for w in m.QUESTION_WORDS),
             quiet=frozenset(quiet) | _union("FOLLOWUP_FILLERS"),
         )
 
@@ -421,6 +423,8 @@ class FollowUps:
             if i not in inside and i >= start + opener and w not in rules.quiet
         ]
         content = [t for w in rest for t in terms(w)]
+        # "And the Puno Water Trust, since when?" asks its own question about its subject.
+        asks = any(w in rules.question_words for i, w in enumerate(words) if i >= start + opener)
         return _Parsed(
             text=text,
             mentions=tuple(mentions),
@@ -428,7 +432,7 @@ class FollowUps:
             leans=leans,
             personal=any(w in rules.personal for w in words),
             short=not mentions and len(content) <= SHORT_TERMS,
-            elliptical=bool(mentions) and not content,
+            elliptical=bool(mentions) and not content and not asks,
         )
 
     # -- reading a question against the earlier turns ------------------------------------
