@@ -41,6 +41,9 @@ _LANGUAGES: tuple[ModuleType, ...] = (vocab_en, vocab_es)
 # A question with at most this many content words and no subject of its own ("in which
 # regions?", "¿y a qué hora abren?") is taken as a follow-up.
 SHORT_TERMS = 2
+# A pronoun or "that programme" points back only in a question of at most this many content
+# words; past that, it mostly points inside the question itself.
+LEANING_TERMS = 4
 # A name in more than this share of the documents ("Peru" in a library about Peru) says
 # nothing about which one a question is about.
 _GENERIC_SHARE = 0.5
@@ -76,6 +79,7 @@ class Rules:
     existential: frozenset[str]
     determiners: frozenset[str]
     nouns: frozenset[str]
+    qualifiers: frozenset[str]
     fillers: frozenset[str]
     aliases: dict[str, str]
     question_words: frozenset[str]
@@ -99,6 +103,7 @@ class Rules:
             existential=_union("EXISTENTIAL"),
             determiners=_union("FOLLOWUP_DETERMINERS"),
             nouns=_union("FOLLOWUP_NOUNS"),
+            qualifiers=_union("FOLLOWUP_QUALIFIERS"),
             fillers=_union("FOLLOWUP_FILLERS"),
             aliases=aliases,
             question_words=frozenset(w for m in _LANGUAGES for w in m.QUESTION_WORDS),
@@ -408,21 +413,17 @@ class FollowUps:
                 break
         mentions = self._mentions(text, tokens)
         inside = {i for i, t in enumerate(tokens) for m in mentions if m.start <= t.start < m.end}
-        leans = opener > 0
-        for i, word in enumerate(words):
-            if word in rules.references:
-                leans = True
-            elif word in rules.place:
-                around = set(words[max(i - 1, 0) : i]) | set(words[i + 1 : i + 2])
-                leans = leans or not (around & rules.existential)
-            elif word in rules.determiners and i + 1 < len(words) and words[i + 1] in rules.nouns:
-                leans = True
         rest = [
             w
             for i, w in enumerate(words)
             if i not in inside and i >= start + opener and w not in rules.quiet
         ]
         content = [t for w in rest for t in terms(w)]
+        # A pronoun in a long question mostly points inside it ("women ... their forced
+        # sterilisation"); an opening "and"/"y" always points back.
+        leans = opener > 0
+        if len(content) + len(inside) <= LEANING_TERMS:
+            leans = leans or self._points_back(words)
         # "And the Puno Water Trust, since when?" asks its own question about its subject.
         asks = any(w in rules.question_words for i, w in enumerate(words) if i >= start + opener)
         return _Parsed(
@@ -434,6 +435,23 @@ class FollowUps:
             short=not mentions and len(content) <= SHORT_TERMS,
             elliptical=bool(mentions) and not content and not asks,
         )
+
+    def _points_back(self, words: list[str]) -> bool:
+        rules = self.rules
+        for i, word in enumerate(words):
+            after = words[i + 1 : i + 2]
+            if word in rules.references:
+                return True
+            if word in rules.place and not (
+                set(words[max(i - 1, 0) : i] + after) & rules.existential
+            ):
+                return True
+            # "that programme", not "the programme of health" (which names which one).
+            if word in rules.determiners and after and after[0] in rules.nouns:
+                following = words[i + 2 : i + 3]
+                if not (following and following[0] in rules.qualifiers):
+                    return True
+        return False
 
     # -- reading a question against the earlier turns ------------------------------------
 
@@ -488,17 +506,20 @@ class FollowUps:
             clash = [m for m in parsed.mentions if not self._compatible(m, state)]
             if parsed.elliptical:
                 return self._ask_again(parsed, state, not clash, number, hint)
-            # A weak name (a word the documents capitalise, typed in lower case) in a
-            # question that points back explicitly does not switch topic on its own.
-            if clash and (any(m.strong for m in clash) or not parsed.leans):
-                return alone, own  # a new subject: a topic switch carries nothing
+            # A question that names its own organisation or person stands on its own, and
+            # one with a new subject switches topic: neither carries anything. A weak name
+            # (a word the documents capitalise, typed in lower case: "lima", "salud") in a
+            # question that points back does not switch topic on its own.
+            if any(m.strong for m in parsed.mentions) or (clash and not parsed.leans):
+                return alone, own
         return self._carry(parsed, state, number, hint)
 
     def _carry(
         self, parsed: _Parsed, state: _State, number: int, hint: str
     ) -> tuple[Reading, _State]:
         own = {m.key for m in parsed.mentions}
-        carried_over = list(state.subjects)
+        # The organisations and people named, when there are any; else every name.
+        carried_over = [s for s in state.subjects if s.strong] or list(state.subjects)
         if parsed.personal and state.person is not None:
             carried_over.append(state.person)
         added = [s for s in carried_over if s.key not in own]

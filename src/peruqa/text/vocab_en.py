@@ -54,9 +54,11 @@ FOLLOWUP_DETERMINERS = frozenset("that this these those the".split())
 FOLLOWUP_NOUNS = frozenset(
     """
     organisation organization organisations organizations agency ngo group programme
-    program project initiative office delegation partner report institution charity
+    program project initiative office delegation partner institution charity
     """.split()
 )
+# Words after such a noun that say which one it is ("the programme of health").
+FOLLOWUP_QUALIFIERS = frozenset("of for on about in".split())
 # Words an elliptical question ("ok, and for Enabel?") may hold besides its new subject.
 FOLLOWUP_FILLERS = frozenset("ok okay so then please too again thanks for".split())
 # Other languages' names for what English documents call otherwise (see vocab_es).

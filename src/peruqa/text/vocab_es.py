@@ -64,9 +64,10 @@ FOLLOWUP_DETERMINERS = frozenset("ese esa esos esas aquel aquella el la los las"
 FOLLOWUP_NOUNS = frozenset(
     """
     organizacion organizaciones agencia ong grupo programa proyecto iniciativa oficina
-    delegacion socio informe institucion entidad
+    delegacion socio institucion entidad
     """.split()
 )
+FOLLOWUP_QUALIFIERS = frozenset("de del sobre para en".split())
 FOLLOWUP_FILLERS = frozenset("ok vale entonces pues tambien caso respecto para".split())
 # Spanish names of organisations and terms whose documents use the English one (folded):
 # "CICR" is how a Spanish speaker names the ICRC.

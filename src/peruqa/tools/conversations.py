@@ -45,6 +45,9 @@ class ConversationResult:
     correct: bool  # answered with the expected text, cited; or declined when unanswerable
     context: Context | None  # what the last question carried
     latency_ms: float  # of the last question
+    # Answered from a document that holds the expected answer (right or not, it is about
+    # the subject asked about); False for declines and unanswerable ones.
+    on_subject: bool = False
 
 
 def is_conversation_file(path: Path) -> bool:
@@ -121,6 +124,10 @@ def run_conversation(
     last = service.reply(conversation.turns[-1], top_k, turns[-HISTORY_MAX_TURNS:])
     latency = (time.perf_counter() - started) * 1000
     answer = last.answer
+    on_subject = False
+    if conversation.answer and answer.citations:
+        document = service.snapshot.data.documents.get(answer.citations[0].doc_id)
+        on_subject = document is not None and contains(document.text, conversation.answer)
     return ConversationResult(
         conversation,
         answer.answer,
@@ -128,6 +135,7 @@ def run_conversation(
         _right(answer, conversation.answerable, conversation.answer),
         last.context,
         latency,
+        on_subject and not answer.abstained,
     )
 
 
@@ -163,6 +171,11 @@ def summarise_conversations(results: list[ConversationResult]) -> str:
             ]
             cells.append(f"{lang} {_share(sum(r.correct for r in chosen), len(chosen)):<12}")
         lines.append(f"{title:<38}" + "  ".join(cells))
+    switches = [r for r in results if r.conversation.kind == "switch" and r.conversation.answerable]
+    lines.append(
+        f"{'topic switches answered from the new':<38}all "
+        f"{_share(sum(r.on_subject for r in switches), len(switches))}  (subject's document)"
+    )
     carried: dict[str, list[bool]] = defaultdict(list)
     for r in results:
         carried[r.conversation.kind].append(r.context is not None)
