@@ -58,6 +58,7 @@ test: install browser ocr redis lint
 
 bench: index
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/followup_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,7 @@ from peruqa.qa.question import Question, analyse
 from peruqa.text import vocab_en, vocab_es
 from peruqa.text.i18n import message
 from peruqa.text.language import detect_language, fold
-from peruqa.text.lexical import STOPWORDS, terms
+from peruqa.text.lexical import STOPWORDS
 
 # Every language's rules apply to every question: short questions are hard to tell apart
 # by language, and the word lists do not overlap in ways that matter.
@@ -341,12 +341,18 @@ class FollowUps:
         return None
 
     def _tokens(self, text: str) -> list[_Token]:
+        # Folding the whole text once is much cheaper than word by word; it keeps every
+        # offset unless a character folds into several (a ligature), then words are folded
+        # one at a time.
+        folded = fold(text)
+        same = len(folded) == len(text)
         tokens = []
         for match in _TOKEN.finditer(text):
-            raw = match.group()
-            word = _fold_word(raw)
+            start, end = match.span()
+            word = folded[start:end] if same else fold(match.group())
+            word = _POSSESSIVE.sub("", word)
             word = self.rules.aliases.get(word, word)
-            tokens.append(_Token(match.start(), match.end(), raw, word))
+            tokens.append(_Token(start, end, match.group(), word))
         return tokens
 
     def _mentions(self, text: str, tokens: list[_Token]) -> list[Mention]:
@@ -418,7 +424,8 @@ class FollowUps:
             for i, w in enumerate(words)
             if i not in inside and i >= start + opener and w not in rules.quiet
         ]
-        content = [t for w in rest for t in terms(w)]
+        # Words with content: no function, question or filler words, no names.
+        content = rest
         # A pronoun in a long question mostly points inside it ("women ... their forced
         # sterilisation"); an opening "and"/"y" always points back.
         leans = opener > 0
