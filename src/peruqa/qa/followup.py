@@ -188,7 +188,7 @@ class _State:
 
 
 @dataclass(frozen=True)
-class Reading:
+class Resolution:
     """How to answer a question: what the model reads and which document retrieval favours."""
 
     asked: str  # as typed
@@ -214,8 +214,7 @@ class Reading:
         # question is asked again ("¿Y Womankind?" has no question word of its own).
         kind = read.answer_type if self.rewritten else question_type(self.asked)
         names = tuple(dict.fromkeys((*read.names, *self.names)))
-        text = f"{self.text} {self.earlier}" if self.earlier else self.text
-        return replace(read, text=text, language=language, answer_type=kind, names=names)
+        return replace(read, language=language, answer_type=kind, names=names, earlier=self.earlier)
 
 
 @dataclass
@@ -462,10 +461,10 @@ class FollowUps:
 
     # -- reading a question against the earlier turns ------------------------------------
 
-    def read(self, question: str, history: Sequence[Turn] = ()) -> Reading:
+    def read(self, question: str, history: Sequence[Turn] = ()) -> Resolution:
         """How to answer ``question`` after ``history`` (oldest first)."""
         if not history:
-            return Reading(question, question)
+            return Resolution(question, question)
         state: _State | None = None
         for number, turn in enumerate(history, 1):
             reading, state = self._read(turn.question, state, number)
@@ -500,9 +499,9 @@ class FollowUps:
             return state.doc in mention.docs
         return any(s.docs and mention.docs & s.docs for s in state.subjects)
 
-    def _read(self, text: str, state: _State | None, number: int) -> tuple[Reading, _State]:
+    def _read(self, text: str, state: _State | None, number: int) -> tuple[Resolution, _State]:
         parsed = self._parse(text)
-        alone = Reading(text, text)
+        alone = Resolution(text, text)
         own = _State(text, parsed.mentions, number)
         if state is None or not (state.subjects or state.doc):
             return alone, own
@@ -523,7 +522,7 @@ class FollowUps:
 
     def _carry(
         self, parsed: _Parsed, state: _State, number: int, hint: str
-    ) -> tuple[Reading, _State]:
+    ) -> tuple[Resolution, _State]:
         own = {m.key for m in parsed.mentions}
         # The organisations and people named, when there are any; else every name.
         carried_over = [s for s in state.subjects if s.strong] or list(state.subjects)
@@ -542,8 +541,10 @@ class FollowUps:
         elif state.doc is not None:
             carried, turn = (self.titles.get(state.doc, state.doc),), state.doc_turn
         else:
-            return Reading(parsed.text, parsed.text), _State(parsed.text, parsed.mentions, number)
-        reading = Reading(
+            return Resolution(parsed.text, parsed.text), _State(
+                parsed.text, parsed.mentions, number
+            )
+        reading = Resolution(
             asked=parsed.text,
             text=text,
             names=tuple(t for s in added for t in s.terms),
@@ -557,7 +558,7 @@ class FollowUps:
 
     def _ask_again(
         self, parsed: _Parsed, state: _State, compatible: bool, number: int, hint: str
-    ) -> tuple[Reading, _State]:
+    ) -> tuple[Resolution, _State]:
         """The earlier question asked again about the new subject: "¿Y Womankind?"."""
         new = parsed.mentions
         label = " ".join(m.label for m in new)
@@ -586,7 +587,7 @@ class FollowUps:
             doc, doc_turn = next(iter(common)), number
         else:
             doc, doc_turn = None, 0
-        reading = Reading(
+        reading = Resolution(
             asked=parsed.text,
             text=text,
             names=tuple(t for s in kept for t in s.terms),

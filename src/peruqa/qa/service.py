@@ -24,7 +24,7 @@ from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
-from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Reading, Turn, declined
+from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Resolution, Turn, declined
 from peruqa.qa.model import load_stage_model
 from peruqa.qa.question import Question
 from peruqa.qa.reading import load_reading
@@ -85,7 +85,7 @@ class QAService:
         # Made on first use: an index without a first stage never loads the fast model.
         self._first_embedder = first_stage_embedder
         self._snapshot: Snapshot | None = None
-        self._cache: OrderedDict[tuple[str, str | None, int], Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str | None, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- index lifecycle -------------------------------------------------------------
@@ -209,19 +209,19 @@ class QAService:
         if not TOP_K_MIN <= k <= TOP_K_MAX:
             raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
         snapshot = self.snapshot
-        reading = Reading(cleaned, cleaned)
+        resolution = Resolution(cleaned, cleaned)
         if turns and snapshot.followups is not None:
-            reading = snapshot.followups.read(cleaned, turns)
-        key = (reading.text.casefold(), reading.doc_id, k)
+            resolution = snapshot.followups.read(cleaned, turns)
+        key = (resolution.text.casefold(), resolution.earlier.casefold(), resolution.doc_id, k)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
-            return Reply(replace(cached, question=cleaned), reading.context)
-        asked = reading.question()
-        favour = Favour(reading.doc_id, FAVOUR) if reading.doc_id else None
+            return Reply(replace(cached, question=cleaned), resolution.context)
+        asked = resolution.question()
+        favour = Favour(resolution.doc_id, FAVOUR) if resolution.doc_id else None
         answer = None
         if snapshot.first_stage is not None:
             first = snapshot.first_stage.run(asked, k, "first", favour)
@@ -230,7 +230,7 @@ class QAService:
         if answer is None:
             answer = snapshot.run(asked, k, "main", favour)
         bar = snapshot.answerer.abstain_threshold + FOLLOWUP_BAR
-        if reading.context is not None and not answer.abstained and answer.confidence < bar:
+        if resolution.context is not None and not answer.abstained and answer.confidence < bar:
             answer = declined(answer)
         # A follow-up is read with more words than the visitor typed; echo theirs.
         answer = replace(answer, question=cleaned)
@@ -239,4 +239,4 @@ class QAService:
                 self._cache[key] = answer
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
-        return Reply(answer, reading.context)
+        return Reply(answer, resolution.context)
