@@ -19,14 +19,6 @@ class Question:
     # Terms of its names and numbers ("Bolivia", "ICRC", "2023"): the parts that stay the
     # same across languages and that a near miss gets wrong.
     names: tuple[str, ...]
-    # A follow-up's earlier turn as read (``followup``): embedded with the question for its
-    # meaning, never matched as terms or read as the question itself.
-    earlier: str = ""
-
-    @property
-    def embedded(self) -> str:
-        """The text the embedding model reads."""
-        return f"{self.text} {self.earlier}" if self.earlier else self.text
 
     @property
     def strict(self) -> bool:
