@@ -16,9 +16,9 @@ import pytest
 from peruqa.config import Settings
 from peruqa.errors import AnswerTimeoutError
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.qa.question import bound_question
 from peruqa.web.admission import Admission, OverloadedError, TooManyPendingError
 from peruqa.web.app import create_app
-from peruqa.web.asking import bound_question
 
 # -- the queue alone ---------------------------------------------------------------------
 

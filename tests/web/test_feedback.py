@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from peruqa.cli import main
 from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.records.feedback import FeedbackStore, InvalidFeedbackError
 from peruqa.web.app import create_app
-from peruqa.web.feedback import FeedbackStore, InvalidFeedbackError
 
 
 def test_store_adds_lists_and_survives_reopening(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from peruqa.config import Settings, get_settings
 from peruqa.errors import ConfigError
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.records.feedback import FeedbackStore
 from peruqa.web.app import create_app
 from peruqa.web.deps import get_service
-from peruqa.web.feedback import FeedbackStore
 from peruqa.web.ratelimit import client_address, parse_networks
 
 QUESTION = "When did the agency open an office in Cusco?"

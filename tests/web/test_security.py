@@ -208,7 +208,7 @@ def test_query_log_rotates(settings: Settings) -> None:
 
 def test_query_log_shared_by_two_workers_loses_no_line(tmp_path: Path) -> None:
     from peruqa.qa.answering import Answer
-    from peruqa.web.querylog import QueryLog
+    from peruqa.records.querylog import QueryLog
 
     path = tmp_path / "queries.log"
     # Two handlers on one file stand for two worker processes, each with its own open file.

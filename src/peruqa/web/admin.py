@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import hmac
 import math
+from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from peruqa.web.deps import WebContext
 from peruqa.web.ratelimit import client_of
-from peruqa.web.reload import admin_denial
 from peruqa.web.schemas import error_body
+
+
+@dataclass(frozen=True)
+class Denial:
+    status: int
+    code: str
+    message: str
+
+
+def admin_denial(admin_token: str | None, authorization: str | None) -> Denial | None:
+    """Why an admin request is refused, or None when its bearer token is right."""
+    if not admin_token:
+        return Denial(
+            404,
+            "admin_disabled",
+            "The admin endpoints are off: set PERUQA_ADMIN_TOKEN on the server to use them.",
+        )
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Denial(401, "unauthorized", "Send the admin token as 'Authorization: Bearer …'.")
+    if not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+        return Denial(403, "forbidden", "The admin token is not valid.")
+    return None
 
 
 def admin_check(context: WebContext, request: Request) -> JSONResponse | None:

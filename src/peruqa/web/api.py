@@ -12,20 +12,19 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from peruqa.qa.reply import AskResponse, to_response
 from peruqa.web import metrics
 from peruqa.web.admin import admin_check
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
 from peruqa.web.schemas import (
     AskRequest,
-    AskResponse,
     ErrorResponse,
     FeedbackCreated,
     FeedbackRequest,
     HealthResponse,
     ReadyResponse,
     error_body,
-    to_response,
 )
 
 router = APIRouter()
@@ -39,8 +38,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS)
 async def ask(body: AskRequest, request: Request, context: ContextDep) -> AskResponse:
-    asked = await ask_question(context, request, body.question, body.top_k)
-    return to_response(asked.answer, asked.notice)
+    return to_response(await ask_question(context, request, body.question, body.top_k))
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=_ERRORS)

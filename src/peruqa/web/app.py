@@ -20,13 +20,13 @@ from peruqa.config import Settings, get_settings
 from peruqa.errors import PeruQAError
 from peruqa.index.embedding import Embedder
 from peruqa.qa.service import QAService
+from peruqa.records.feedback import FeedbackStore
+from peruqa.records.querylog import make_query_log
 from peruqa.web import api, metrics, pages
 from peruqa.web.admission import Admission
 from peruqa.web.deps import WebContext
 from peruqa.web.docs import install_docs
-from peruqa.web.feedback import FeedbackStore
 from peruqa.web.handlers import install_handlers
-from peruqa.web.querylog import make_query_log
 from peruqa.web.ratelimit import (
     ClientAddressMiddleware,
     Limiter,
@@ -34,9 +34,10 @@ from peruqa.web.ratelimit import (
     make_storage,
     visitor_limiter,
 )
-from peruqa.web.reload import Reloader, load_index
+from peruqa.web.reload import Reloader
 from peruqa.web.report_page import router as report_router
 from peruqa.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from peruqa.web.watch import load_index
 
 log = logging.getLogger("peruqa.web.app")
 

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from peruqa.errors import DocumentNotFoundError, InvalidQuestionError, PeruQAError
+from peruqa.records.feedback import InvalidFeedbackError
 from peruqa.web.admission import OverloadedError, TooManyPendingError
-from peruqa.web.feedback import InvalidFeedbackError
 from peruqa.web.schemas import error_body
 from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, public_message
 

@@ -16,12 +16,12 @@ from pydantic import ValidationError
 
 from peruqa.config import Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
+from peruqa.qa.reply import AskResponse, CitationOut, to_response
+from peruqa.records.feedback import REASONS
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
-from peruqa.web.feedback import REASONS
 from peruqa.web.handlers import error_headers, status_for
-from peruqa.web.schemas import AskResponse, CitationOut, to_response
 from peruqa.web.security import public_message
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
@@ -130,8 +130,7 @@ async def _render_chat(
     headers: dict[str, str] | None = None
     if question is not None and question.strip():
         try:
-            asked = await ask_question(context, request, question)
-            turns.append(to_response(asked.answer, asked.notice))
+            turns.append(to_response(await ask_question(context, request, question)))
         except PeruQAError as exc:
             error = public_message(exc.message)
             status, headers = status_for(exc), error_headers(exc)

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from peruqa.records.querylog import FILE_NAME
+from peruqa.records.report import build_report, daily_svg, read_query_log
 from peruqa.web.admin import admin_check
 from peruqa.web.deps import ContextDep
-from peruqa.web.querylog import FILE_NAME
-from peruqa.web.report import build_report, daily_svg, read_query_log
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,7 @@ def report_page(request: Request, context: ContextDep) -> Response:
     )
     page = {
         "report": report,
-        # Built from numbers and escaped day labels only (peruqa.web.report.daily_svg).
+        # Built from numbers and escaped day labels only (peruqa.records.report.daily_svg).
         "chart": Markup(daily_svg(report.days)),
         "lang": "en",
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from peruqa.web.feedback import FeedbackRecord
+from peruqa.records.feedback import FeedbackRecord
 
 
 @dataclass(frozen=True)
