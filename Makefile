@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch is pinned to the CPU build that lies on this machine (see README).
+	# torch is pinned to its CPU build (torch==2.13.0 in pyproject.toml).
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from peruqa.config import Settings
-from peruqa.errors import AnswerTimeoutError
+from peruqa.errors import AnswerTimeoutError, OverloadedError, TooManyPendingError
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.qa.question import bound_question
-from peruqa.web.admission import Admission, OverloadedError, TooManyPendingError
+from peruqa.web.admission import Admission
 from peruqa.web.app import create_app
 
 # -- the queue alone ---------------------------------------------------------------------

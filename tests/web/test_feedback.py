@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 
 from peruqa.cli import main
 from peruqa.config import Settings
+from peruqa.errors import InvalidFeedbackError
 from peruqa.index.embedding import FakeEmbedder
-from peruqa.records.feedback import FeedbackStore, InvalidFeedbackError
+from peruqa.records.feedback import FeedbackStore
 from peruqa.web.app import create_app
 
 

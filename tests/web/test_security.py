@@ -16,7 +16,8 @@ from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
 from peruqa.web.ratelimit import Limiter, make_storage
-from peruqa.web.security import CONTENT_SECURITY_POLICY, key_matches, public_message
+from peruqa.web.responses import public_message
+from peruqa.web.security import CONTENT_SECURITY_POLICY, key_matches
 
 QUESTION = {"question": "Since when has the Example Relief Agency worked in the Andes?"}
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from peruqa.config import default
 from peruqa.ingest.documents import Document
 
 # A bullet or list marker at the start of a line is not part of the sentence.
@@ -143,7 +144,11 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-def chunk_document(document: Document, max_chars: int = 700, overlap: int = 1) -> list[Chunk]:
+def chunk_document(
+    document: Document,
+    max_chars: int = default("chunk_max_chars"),
+    overlap: int = default("chunk_overlap_sentences"),
+) -> list[Chunk]:
     """Group sentences into chunks of at most ``max_chars`` (a single longer sentence stands
     alone), each starting with the last ``overlap`` sentences of the previous chunk."""
     sentences = split_sentences(document.text)

@@ -11,12 +11,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peruqa.errors import ReadError
 from peruqa.ingest import ocr
 from peruqa.ingest.html_text import html_main_text
-
-
-class ReadError(Exception):
-    """A file could not be read; the message says why, for the maintainer's report."""
 
 
 @dataclass(frozen=True)

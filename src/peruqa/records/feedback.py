@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from peruqa.errors import PeruQAError
+from peruqa.errors import FeedbackStorageError, InvalidFeedbackError
 
 Reason = Literal["wrong", "outdated", "missing_source", "wrong_language"]
 REASONS: tuple[str, ...] = get_args(Reason)
@@ -48,14 +48,6 @@ _COLUMNS = (
     "doc_id",
     "confidence",
 )
-
-
-class InvalidFeedbackError(PeruQAError):
-    code = "invalid_feedback"
-
-
-class FeedbackStorageError(PeruQAError):
-    code = "feedback_storage"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import time
 
 from starlette.requests import Request
 
+from peruqa.errors import OverloadedError, TooManyPendingError
 from peruqa.qa.reply import Reply
 from peruqa.web import metrics
-from peruqa.web.admission import OverloadedError, TooManyPendingError
 from peruqa.web.deps import WebContext
 from peruqa.web.ratelimit import client_of
 

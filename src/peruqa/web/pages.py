@@ -21,8 +21,7 @@ from peruqa.records.feedback import REASONS
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
-from peruqa.web.handlers import error_headers, status_for
-from peruqa.web.security import public_message
+from peruqa.web.responses import error_headers, public_message
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
 # themselves (passages cut to the quote), so a new question re-renders them without asking
@@ -133,7 +132,7 @@ async def _render_chat(
             turns.append(to_response(await ask_question(context, request, question)))
         except PeruQAError as exc:
             error = public_message(exc.message)
-            status, headers = status_for(exc), error_headers(exc)
+            status, headers = exc.status, error_headers(exc)
     elif question is not None:
         error, status = message("error_empty", language), 422
     other = "es" if language == "en" else "en"

@@ -16,9 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/admin/report", response_class=HTMLResponse)
 def report_page(request: Request, context: ContextDep) -> Response:
-    denied = admin_check(context, request)
-    if denied is not None:
-        return denied
+    admin_check(context, request)
     settings = context.settings
     report = build_report(
         read_query_log(settings.data_dir / FILE_NAME, settings.query_log_backups),

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
+from peruqa.records.feedback import MAX_TEXT_CHARS, Reason
 
 
 class AskRequest(BaseModel):
@@ -28,10 +29,11 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=5000)
-    answer: str = Field(default="", max_length=5000)
+    # The limits are the store's: the schema repeats them only so /docs shows them.
+    question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    answer: str = Field(default="", max_length=MAX_TEXT_CHARS)
     helpful: bool
-    reason: Literal["wrong", "outdated", "missing_source", "wrong_language"] | None = None
+    reason: Reason | None = None
     language: Literal["en", "es"] = "en"
     # What the answer rested on, for the maintainers' report.
     doc_id: str | None = Field(default=None, max_length=300)
