@@ -56,8 +56,10 @@ lint: install
 test: install browser ocr redis lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
+# Speed and memory are figures printed here, never bounds in the unit tests.
 bench: index
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/serving_order.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

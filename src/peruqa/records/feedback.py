@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from peruqa.errors import FeedbackStorageError, InvalidFeedbackError
+from peruqa.text.languages import DEFAULT_LANGUAGE
 
 Reason = Literal["wrong", "outdated", "missing_source", "wrong_language"]
 REASONS: tuple[str, ...] = get_args(Reason)
@@ -97,7 +98,7 @@ class FeedbackStore:
         answer: str,
         helpful: bool,
         reason: str | None = None,
-        language: str = "en",
+        language: str = DEFAULT_LANGUAGE,
         build: str | None = None,
         doc_id: str | None = None,
         confidence: float | None = None,

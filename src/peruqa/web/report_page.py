@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from peruqa.records.querylog import FILE_NAME
 from peruqa.records.report import build_report, daily_svg, read_query_log
+from peruqa.text.languages import DEFAULT_LANGUAGE
 from peruqa.web.admin import admin_check
 from peruqa.web.deps import ContextDep
 
@@ -26,6 +27,6 @@ def report_page(request: Request, context: ContextDep) -> Response:
         "report": report,
         # Built from numbers and escaped day labels only (peruqa.records.report.daily_svg).
         "chart": Markup(daily_svg(report.days)),
-        "lang": "en",
+        "lang": DEFAULT_LANGUAGE,
     }
     return context.templates.TemplateResponse(request, "report.html", page)

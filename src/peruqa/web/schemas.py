@@ -7,12 +7,11 @@ Limits that are settings (the question's length, the default top_k) are checked 
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
 from peruqa.records.feedback import MAX_TEXT_CHARS, Reason
+from peruqa.text.languages import DEFAULT_LANGUAGE, codes
 
 
 class AskRequest(BaseModel):
@@ -34,10 +33,17 @@ class FeedbackRequest(BaseModel):
     answer: str = Field(default="", max_length=MAX_TEXT_CHARS)
     helpful: bool
     reason: Reason | None = None
-    language: Literal["en", "es"] = "en"
+    language: str = DEFAULT_LANGUAGE  # a registered language code
     # What the answer rested on, for the maintainers' report.
     doc_id: str | None = Field(default=None, max_length=300)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("language")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in codes():
+            raise ValueError(f"use one of {', '.join(codes())}")
+        return value
 
 
 class FeedbackCreated(BaseModel):
