@@ -53,8 +53,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Line coverage of src/peruqa over the whole suite must not fall below this (per cent).
+COVERAGE_FLOOR ?= 0
+
 test: install browser ocr redis lint
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --cov --cov-report=term:skip-covered \
+	  --cov-fail-under=$(COVERAGE_FLOOR)
 
 # Speed and memory are figures printed here, never bounds in the unit tests.
 bench: index
@@ -62,4 +66,4 @@ bench: index
 	$(BIN)/python bench/serving_order.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
