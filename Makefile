@@ -53,8 +53,9 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Line coverage of src/peruqa over the whole suite must not fall below this (per cent).
-COVERAGE_FLOOR ?= 0
+# Line coverage of src/peruqa over the whole suite must not fall below this (per cent):
+# 89.9 % on 2026-11-25 (5,756 statements, 580 missed), less a margin for skipped tests.
+COVERAGE_FLOOR ?= 88
 
 test: install browser ocr redis lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --cov --cov-report=term:skip-covered \
