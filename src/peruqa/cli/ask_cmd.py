@@ -27,8 +27,8 @@ TOP_K = click.IntRange(TOP_K_MIN, TOP_K_MAX)
 @index_option
 def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
     """Answer one question."""
+    from peruqa.qa.reply import to_response
     from peruqa.qa.service import QAService
-    from peruqa.web.schemas import to_response
 
     try:
         question.encode("utf-8")
@@ -38,11 +38,13 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
             "The question is not valid UTF-8 text; check the terminal's encoding."
         ) from exc
     service = QAService(settings_from(index_dir=index_dir))
-    answer = service.ask(question, top_k)
+    reply = service.reply(question, top_k)
     if as_json:
-        click.echo(to_response(answer).model_dump_json(indent=2))
+        click.echo(to_response(reply).model_dump_json(indent=2))
         return
-    echo_answer(answer)
+    if reply.notice:
+        click.echo(reply.notice, err=True)
+    echo_answer(reply.answer)
 
 
 def echo_answer(answer: Answer) -> None:

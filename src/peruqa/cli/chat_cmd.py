@@ -33,11 +33,9 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     from peruqa.qa.followup import Turn
     from peruqa.qa.service import QAService
     from peruqa.text.i18n import message
-    from peruqa.web.asking import bound_question
 
     service = QAService(settings_from(index_dir=index_dir))
     service.snapshot  # noqa: B018 - load now, so a missing index fails before the prompt
-    max_words = service.settings.max_question_words
     click.echo("Ask about the reports; /new starts a new topic, Ctrl-D leaves.")
     turns: list[Turn] = []
     while True:
@@ -54,8 +52,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             click.echo("New topic.")
             continue
         try:
-            bounded, truncated = bound_question(service.validate(question), max_words)
-            reply = service.reply(bounded, top_k, turns[-HISTORY_MAX_TURNS:])
+            reply = service.reply(question, top_k, turns[-HISTORY_MAX_TURNS:])
         except PeruQAError as error:
             click.secho(error.message, fg="red", err=True)
             continue
@@ -69,6 +66,6 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
                 line = message("read_about", answer.language).format(names=names)
             click.secho(f"({line})", dim=True)
         echo_answer(answer)
-        if truncated:
-            click.secho(message("truncated", answer.language).format(words=max_words), dim=True)
+        if reply.notice:
+            click.secho(reply.notice, dim=True)
         turns.append(Turn(question, None if answer.abstained else answer.answer))

@@ -23,20 +23,18 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from types import ModuleType
 
 from peruqa.index.store import IndexData
 from peruqa.qa.answer_types import AnswerType, question_type
 from peruqa.qa.answering import Answer
 from peruqa.qa.question import Question, analyse
-from peruqa.text import vocab_en, vocab_es
 from peruqa.text.i18n import message
 from peruqa.text.language import detect_language, fold
+from peruqa.text.languages import LANGUAGES, Language, all_words
 from peruqa.text.lexical import STOPWORDS
 
 # Every language's rules apply to every question: short questions are hard to tell apart
 # by language, and the word lists do not overlap in ways that matter.
-_LANGUAGES: tuple[ModuleType, ...] = (vocab_en, vocab_es)
 
 # A question with at most this many content words and no subject of its own ("in which
 # regions?", "¿y a qué hora abren?") is taken as a follow-up.
@@ -65,7 +63,7 @@ _ACRONYM = re.compile(r"^[A-Z][A-Z0-9]{1,9}s?$")
 
 
 def _union(attribute: str) -> frozenset[str]:
-    return frozenset().union(*(getattr(module, attribute) for module in _LANGUAGES))
+    return frozenset(all_words(attribute))
 
 
 @dataclass(frozen=True)
@@ -87,27 +85,29 @@ class Rules:
 
     @classmethod
     def from_languages(cls) -> Rules:
-        openers = {tuple(o.split()) for m in _LANGUAGES for o in m.FOLLOWUP_OPENERS}
+        languages: list[Language] = list(LANGUAGES.values())
+        openers = {tuple(o.split()) for lang in languages for o in lang.followup_openers}
         aliases: dict[str, str] = {}
-        for module in _LANGUAGES:
-            aliases.update(module.NAME_ALIASES)
+        for language in languages:
+            aliases.update(language.name_aliases)
         quiet = set(STOPWORDS)
-        for module in _LANGUAGES:
-            quiet |= {fold(w) for w in module.FUNCTION_WORDS}
-            quiet |= set(module.QUESTION_WORDS) | set(module.MONTHS) | set(module.NUMBER_WORDS)
+        for language in languages:
+            quiet |= {fold(w) for w in language.function_words}
+            quiet |= set(language.question_words) | set(language.months)
+            quiet |= set(language.number_words)
         return cls(
             openers=tuple(sorted(openers, key=len, reverse=True)),
-            references=_union("FOLLOWUP_REFERENCES"),
-            personal=_union("FOLLOWUP_PERSONAL"),
-            place=_union("FOLLOWUP_PLACE"),
-            existential=_union("EXISTENTIAL"),
-            determiners=_union("FOLLOWUP_DETERMINERS"),
-            nouns=_union("FOLLOWUP_NOUNS"),
-            qualifiers=_union("FOLLOWUP_QUALIFIERS"),
-            fillers=_union("FOLLOWUP_FILLERS"),
+            references=_union("followup_references"),
+            personal=_union("followup_personal"),
+            place=_union("followup_place"),
+            existential=_union("existential"),
+            determiners=_union("followup_determiners"),
+            nouns=_union("followup_nouns"),
+            qualifiers=_union("followup_qualifiers"),
+            fillers=_union("followup_fillers"),
             aliases=aliases,
-            question_words=frozenset(w for m in _LANGUAGES for w in m.QUESTION_WORDS),
-            quiet=frozenset(quiet) | _union("FOLLOWUP_FILLERS"),
+            question_words=frozenset(all_words("question_words")),
+            quiet=frozenset(quiet) | _union("followup_fillers"),
         )
 
 

@@ -1,6 +1,8 @@
 """The question-answering service: validated questions in, answers out, with a small cache.
 
-The web app and the CLI both talk to this one object. Its index can be swapped while it
+The web app, ``peruqa ask`` and ``peruqa eval`` all talk to this one object, and every check
+on a question (empty, too long, cut to the words the model reads) happens here, so they all
+give the same answer to the same question. Its index can be swapped while it
 serves (see ``reload``): each request reads one consistent snapshot.
 """
 
@@ -26,11 +28,24 @@ from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
 from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Resolution, Turn, declined
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.question import Question
+from peruqa.qa.question import Question, bound_question
 from peruqa.qa.reading import load_reading
+from peruqa.qa.reply import Reply
 from peruqa.qa.retrieve import Favour, Retriever
+from peruqa.text.i18n import message
 
 log = logging.getLogger("peruqa.qa.service")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A question that passed the checks: spaces collapsed, cut to the words the model reads."""
+
+    text: str
+    top_k: int
+    cut: bool
+    # The earlier turns, oldest first, each within the same bounds (``history`` on /ask).
+    history: tuple[Turn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,14 +78,6 @@ class Snapshot(Stage):
     first_stage: Stage | None = None
     # The library's names and quotes, for reading follow-up questions (built with it).
     followups: FollowUps | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer and what the conversation carried into its question (None: nothing)."""
-
-    answer: Answer
-    context: Context | None = None
 
 
 class QAService:
@@ -139,10 +146,6 @@ class QAService:
         assert snapshot is not None
         return snapshot
 
-    @property
-    def loaded(self) -> bool:
-        return self._snapshot is not None
-
     def sibling(self, **overrides: object) -> QAService:
         """A service over the same loaded index and models with other settings (``peruqa
         eval`` asks again with the threshold at 0 to tabulate every threshold)."""
@@ -161,7 +164,11 @@ class QAService:
 
     # -- questions -------------------------------------------------------------------
 
-    def validate(self, question: str) -> str:
+    def check(
+        self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()
+    ) -> Checked:
+        """The question ready to answer, or ``InvalidQuestionError``: cheap, so the server runs
+        it before a question waits for a model thread."""
         cleaned = " ".join(question.split())
         if not cleaned:
             raise InvalidQuestionError("Please type a question.")
@@ -170,9 +177,13 @@ class QAService:
                 f"The question is too long ({len(cleaned)} characters); "
                 f"the limit is {self.settings.max_question_chars}."
             )
-        return cleaned
+        k = self.settings.top_k if top_k is None else top_k
+        if not TOP_K_MIN <= k <= TOP_K_MAX:
+            raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
+        text, cut = bound_question(cleaned, self.settings.max_question_words)
+        return Checked(text, k, cut, tuple(self._check_history(history)))
 
-    def validate_history(self, history: Sequence[Turn]) -> list[Turn]:
+    def _check_history(self, history: Sequence[Turn]) -> list[Turn]:
         """Earlier turns, cleaned; a turn out of bounds is refused by its number."""
         if len(history) > HISTORY_MAX_TURNS:
             raise InvalidQuestionError(
@@ -194,20 +205,34 @@ class QAService:
                     f"history turn {number}: the answer is too long ({len(answer)} "
                     f"characters); the limit is {HISTORY_ANSWER_MAX_CHARS}."
                 )
+            # An earlier question can be asked again ("what about Enabel?"): the same bound.
+            question = bound_question(question, self.settings.max_question_words)[0]
             cleaned.append(Turn(question, answer))
         return cleaned
+
+    def reply(
+        self, question: str | Checked, top_k: int | None = None, history: Sequence[Turn] = ()
+    ) -> Reply:
+        """The answer to ``question`` after the earlier turns in ``history`` (oldest first),
+        with the notice that says when the question was cut and, for a follow-up, what it
+        carried from those turns (``qa.followup``)."""
+        if isinstance(question, Checked):
+            checked = question
+        else:
+            checked = self.check(question, top_k, history)
+        answer, context = self._answer(checked.text, checked.top_k, checked.history)
+        notice = None
+        if checked.cut:
+            words = self.settings.max_question_words
+            notice = message("truncated", answer.language).format(words=words)
+        return Reply(answer, notice, context)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         return self.reply(question, top_k, history).answer
 
-    def reply(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Reply:
-        """Answer ``question`` after the earlier turns in ``history`` (oldest first); a
-        follow-up is read with what it carries from them (``qa.followup``)."""
-        cleaned = self.validate(question)
-        turns = self.validate_history(history)
-        k = self.settings.top_k if top_k is None else top_k
-        if not TOP_K_MIN <= k <= TOP_K_MAX:
-            raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
+    def _answer(
+        self, cleaned: str, k: int, turns: Sequence[Turn] = ()
+    ) -> tuple[Answer, Context | None]:
         snapshot = self.snapshot
         resolution = Resolution(cleaned, cleaned)
         if turns and snapshot.followups is not None:
@@ -219,7 +244,7 @@ class QAService:
                 self._cache.move_to_end(key)
         if cached is not None:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
-            return Reply(replace(cached, question=cleaned), resolution.context)
+            return replace(cached, question=cleaned), resolution.context
         asked = resolution.question()
         favour = Favour(resolution.doc_id, FAVOUR) if resolution.doc_id else None
         answer = None
@@ -239,4 +264,4 @@ class QAService:
                 self._cache[key] = answer
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
-        return Reply(answer, resolution.context)
+        return answer, resolution.context

@@ -21,7 +21,8 @@ from peruqa.config import HISTORY_MAX_TURNS
 from peruqa.errors import EvalFileError
 from peruqa.qa.answering import Answer
 from peruqa.qa.followup import Context, Turn
-from peruqa.qa.service import QAService, Reply
+from peruqa.qa.reply import Reply
+from peruqa.qa.service import QAService
 from peruqa.tools.evaluate import EvalItem, EvalResult, contains, evaluate_item
 
 KINDS = ("followup", "switch", "standalone")

@@ -12,20 +12,19 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from peruqa.errors import IndexMissingError
+from peruqa.qa.reply import AskResponse, to_response
 from peruqa.web import metrics
 from peruqa.web.admin import admin_check
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
 from peruqa.web.schemas import (
     AskRequest,
-    AskResponse,
     ErrorResponse,
     FeedbackCreated,
     FeedbackRequest,
     HealthResponse,
     ReadyResponse,
-    error_body,
-    to_response,
 )
 
 router = APIRouter()
@@ -39,8 +38,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS)
 async def ask(body: AskRequest, request: Request, context: ContextDep) -> AskResponse:
-    asked = await ask_question(context, request, body.question, body.top_k, body.turns())
-    return to_response(asked.answer, asked.notice, asked.context)
+    reply = await ask_question(context, request, body.question, body.top_k, body.turns())
+    return to_response(reply)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=_ERRORS)
@@ -95,8 +94,9 @@ async def ready(service: ServiceDep) -> Response:
     """Readiness for a load balancer: 503 until an index is loaded."""
     snapshot = service.current
     if snapshot is None:
-        body = error_body("index_missing", "No index is loaded yet; build it with 'peruqa index'.")
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+        raise IndexMissingError(
+            "No index is loaded yet; build it with 'peruqa index'.", retry_after=5
+        )
     return JSONResponse(
         ReadyResponse(ready=True, build_id=snapshot.data.manifest.build_id).model_dump()
     )
@@ -118,9 +118,7 @@ async def prometheus_metrics() -> Response:
 )
 def admin_reload(request: Request, context: ContextDep) -> JSONResponse:
     """Load the index from disk again on every worker; requests in flight finish on the old one."""
-    denied = admin_check(context, request)
-    if denied is not None:
-        return denied
+    admin_check(context, request)
     started = time.perf_counter()
     context.reloader.reload_everywhere()  # on failure: 503, and the old index stays
     snapshot = context.service.snapshot

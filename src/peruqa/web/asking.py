@@ -8,40 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from peruqa.qa.answering import Answer
-from peruqa.qa.followup import Context, Turn
-from peruqa.text.i18n import message
+from peruqa.errors import OverloadedError, TooManyPendingError
+from peruqa.qa.followup import Turn
+from peruqa.qa.reply import Reply
 from peruqa.web import metrics
-from peruqa.web.admission import OverloadedError, TooManyPendingError
 from peruqa.web.deps import WebContext
 from peruqa.web.ratelimit import client_of
-
-
-@dataclass(frozen=True)
-class Asked:
-    answer: Answer
-    # Set when the question was cut to the words the model reads; in the visitor's language.
-    notice: str | None
-    context: Context | None = None  # what a follow-up carried from the earlier turns
-
-
-def bound_question(question: str, max_words: int) -> tuple[str, bool]:
-    """The question cut to ``max_words`` words (and 8 characters a word), and whether it was.
-
-    The model's cost grows with the question's tokens, and a 1,000-character question cost
-    up to 2.4 s against ~20 ms for a normal one. Words stand in for tokens here; the
-    character cap catches long runs without spaces, which split into many tokens.
-    """
-    words = question.split()
-    cut = " ".join(words[:max_words])
-    limit = max_words * 8
-    if len(cut) > limit:
-        cut = cut[:limit].rstrip()
-    return cut, cut != " ".join(words)
 
 
 async def ask_question(
@@ -50,21 +25,16 @@ async def ask_question(
     question: str,
     top_k: int | None = None,
     history: Sequence[Turn] = (),
-) -> Asked:
+) -> Reply:
     """Answer one question for one request, or raise a PeruQAError the handlers translate."""
     started = time.perf_counter()
     service = context.service
-    settings = context.settings
-    cleaned = service.validate(question)  # empty or over PERUQA_MAX_QUESTION_CHARS: 422
-    bounded, truncated = bound_question(cleaned, settings.max_question_words)
-    # An earlier question can be asked again ("what about Enabel?"): the same bound.
-    turns = [
-        Turn(bound_question(t.question, settings.max_question_words)[0], t.answer)
-        for t in service.validate_history(history)  # over the limits: 422 naming the turn
-    ]
+    # Checked before it queues: an empty or oversized question, or history over its limits
+    # (422 naming the turn), never waits for a thread.
+    checked = service.check(question, top_k, history)
     try:
         reply = await context.admission.run(
-            client_of(request.scope), lambda: service.reply(bounded, top_k, turns)
+            client_of(request.scope), lambda: service.reply(checked)
         )
     except OverloadedError as error:
         reason = "too_many_pending" if isinstance(error, TooManyPendingError) else "busy"
@@ -76,7 +46,4 @@ async def ask_question(
         client = request.client.host if request.client else None
         build = service.current.data.manifest.build_id if service.current else None
         context.query_log.record(answer, (time.perf_counter() - started) * 1000, client, build)
-    notice = None
-    if truncated:
-        notice = message("truncated", answer.language).format(words=settings.max_question_words)
-    return Asked(answer, notice, reply.context)
+    return reply
