@@ -49,6 +49,8 @@ class Language:
     ordinal_suffixes: tuple[str, ...] = ()  # "25th"
     person_joiners: tuple[str, ...] = ()  # inside a person's name: "Rocío del Pino"
     place_joiners: tuple[str, ...] = ()  # between places: "Ayacucho, Cusco and Junín"
+    # Negations (lower case): "Who did not ..." over a sentence without one is a near miss.
+    negations: frozenset[str] = frozenset()
     # The bot's own words; any key it lacks is taken from the default language.
     messages: Mapping[str, str] = field(default_factory=dict)
 

@@ -71,6 +71,7 @@ LANGUAGE = Language(
     ordinal_suffixes=("th", "st", "nd", "rd"),
     person_joiners=("of",),
     place_joiners=("and",),
+    negations=frozenset({"not", "never", "no", "without"}),
     messages={
         "abstain": "The documents in the library don't answer this question.",
         "language_en": "English",

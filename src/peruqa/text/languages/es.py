@@ -67,6 +67,7 @@ LANGUAGE = Language(
     range_words=("a",),
     person_joiners=("de", "del", "la"),
     place_joiners=("y", "de", "del"),
+    negations=frozenset({"no", "nunca", "sin"}),
     messages={
         "abstain": "Los documentos de la biblioteca no responden a esta pregunta.",
         "language_en": "inglés",
