@@ -23,6 +23,7 @@ from peruqa.qa.answering import Answer
 from peruqa.qa.followup import Context, Turn
 from peruqa.qa.reply import Reply
 from peruqa.qa.service import QAService
+from peruqa.text.languages import DEFAULT_LANGUAGE, codes
 from peruqa.tools.evaluate import EvalItem, EvalResult, contains, evaluate_item
 
 KINDS = ("followup", "switch", "standalone")
@@ -82,7 +83,7 @@ def load_conversations(path: Path) -> list[Conversation]:
             conversations.append(
                 Conversation(
                     id=str(record.get("id", number)),
-                    lang=str(record.get("lang", "en")),
+                    lang=str(record.get("lang", DEFAULT_LANGUAGE)),
                     kind=kind,
                     turns=turns,
                     answerable=bool(record.get("answerable", True)),
@@ -162,7 +163,7 @@ def summarise_conversations(results: list[ConversationResult]) -> str:
     lines = []
     for title, kind, answerable in rows:
         cells = []
-        for lang in ("en", "es", "all"):
+        for lang in (*codes(), "all"):
             chosen = [
                 r
                 for r in results

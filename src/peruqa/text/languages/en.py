@@ -94,6 +94,7 @@ LANGUAGE = Language(
     followup_qualifiers=frozenset("of for on about in".split()),
     # Words an elliptical question ("ok, and for Enabel?") may hold besides its new subject.
     followup_fillers=frozenset("ok okay so then please too again thanks for".split()),
+    negations=frozenset({"not", "never", "no", "without"}),
     messages={
         "abstain": "The documents in the library don't answer this question.",
         "language_en": "English",
@@ -108,8 +109,8 @@ LANGUAGE = Language(
         "ask": "Ask",
         "examples": "Try an example:",
         "example_1": "What does VRAEM stand for?",
-        "example_2": "In which district of Lima is the ICRC delegation located?",
-        "example_3": "What does the ICRC check on when it visits prisons?",
+        "example_2": "Which region does Womankind describe as the poorest in Peru?",
+        "example_3": "What does the ICRC build in the VRAEM to bring clean water?",
         "thread_label": "Conversation",
         "you": "You",
         "bot": "PeruQA",

@@ -98,6 +98,7 @@ LANGUAGE = Language(
     # Spanish names of organisations and terms whose documents use the English one
     # (folded): "CICR" is how a Spanish speaker names the ICRC.
     name_aliases={"cicr": "icrc", "dih": "ihl", "vih": "hiv", "osc": "cso"},
+    negations=frozenset({"no", "nunca", "sin"}),
     messages={
         "abstain": "Los documentos de la biblioteca no responden a esta pregunta.",
         "language_en": "inglés",
@@ -112,8 +113,8 @@ LANGUAGE = Language(
         "ask": "Preguntar",
         "examples": "Pruebe un ejemplo:",
         "example_1": "¿Qué significa VRAEM?",
-        "example_2": "¿Qué cargo tiene Rocio Palomino?",
-        "example_3": "¿Qué recurso se les está acabando a los agricultores de las montañas?",
+        "example_2": "¿Quién dice que ahora todo es más incierto?",
+        "example_3": "¿Qué construye el CICR en el VRAEM para llevar agua potable?",
         "thread_label": "Conversación",
         "you": "Usted",
         "bot": "PeruQA",
