@@ -50,9 +50,6 @@ class ReadRows:
     language: np.ndarray
     source: np.ndarray
 
-    def take(self, mask: np.ndarray) -> ReadRows:
-        return ReadRows(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
-
 
 def read_rows(
     qset: QuestionSet,

@@ -9,16 +9,12 @@ same pairs, seed and thread count the result is the same file.
 
 from __future__ import annotations
 
-import json
-import logging
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from peruqa.qa.reader import (
     ReaderInput,
@@ -31,7 +27,6 @@ from peruqa.qa.reader import (
 )
 from peruqa.tools.reader_data import Pair
 
-log = logging.getLogger("peruqa.tools.reader_train")
 NEAR_MISS_KINDS = frozenset({"plausible", "generated"})
 
 
@@ -204,25 +199,3 @@ def _train_round(
                 },
                 checkpoint,
             )
-
-
-def score_pairs(network: Any, tokenizer: Any, pairs: Sequence[Pair], batch: int = 64) -> np.ndarray:
-    """The trained network's probability for each pair (measurement, not serving)."""
-    import torch
-
-    rows = _tokenise(tokenizer, pairs)
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    result = np.zeros(len(rows))
-    with torch.inference_mode():
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
-            ids, mask = batch_tensors([rows[i] for i in chunk], tokenizer.special["pad"])
-            logits = network(ids, mask).float().numpy()
-            result[chunk] = 1 / (1 + np.exp(-logits))
-    return result
-
-
-def write_scores(path: Path, pairs: Sequence[Pair], scores: np.ndarray) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for pair, score in zip(pairs, scores, strict=True):
-            handle.write(json.dumps({**asdict(pair), "score": round(float(score), 5)}) + "\n")
