@@ -43,6 +43,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def test_routes_get_the_service_through_depends(settings: Settings) -> None:
     class Unloaded:
         current = None
+        load_error = None
         embedder = FakeEmbedder()
 
     app = create_app(settings, FakeEmbedder())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peruqa.config import Settings
-from peruqa.errors import BuildRefusedError, NoDocumentsError, PeruQAError
+from peruqa.errors import BuildRefusedError, IndexCorruptError, NoDocumentsError, PeruQAError
 from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from, vector_cache_from
 from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
@@ -39,6 +39,7 @@ from peruqa.index.store import (
     load_index,
     read_manifest,
     remove_leftovers,
+    set_aside_damaged,
     stage_index,
     swap_in,
     write_parts,
@@ -76,6 +77,8 @@ class BuildReport:
     # source -> pages read by OCR, and pages OCR could not read (reported, never fatal).
     ocr_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
     unreadable_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Where the damaged index this build replaced was moved, when there was one.
+    set_aside: Path | None = None
 
     @property
     def added(self) -> list[str]:
@@ -109,6 +112,8 @@ class _Current:
 
     data: IndexData | None
     problem: str | None  # why it could not be loaded, when it exists
+    # The index is there but damaged: the build sets it aside instead of deleting it.
+    corrupt: bool = False
 
     @classmethod
     def load(cls, index_dir: Path) -> _Current:
@@ -116,10 +121,14 @@ class _Current:
             return cls(None, None)
         try:
             read_manifest(index_dir)
+        except IndexCorruptError as error:
+            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
         except PeruQAError:
             return cls(None, "the current index is unreadable")
         try:
             return cls(load_index(index_dir, None), None)
+        except IndexCorruptError as error:
+            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
         except PeruQAError as error:
             return cls(None, f"the current index could not be loaded ({error.message})")
 
@@ -230,6 +239,7 @@ def build(
     if not source_dir.is_dir():
         raise NoDocumentsError(f"The source folder {source_dir} does not exist.")
     started = time.perf_counter()
+    set_aside: Path | None = None
     with build_lock(index_dir, settings.index_lock_timeout_s):
         remove_leftovers(index_dir)
         current = _Current.load(index_dir)
@@ -274,6 +284,8 @@ def build(
                 checking(0, 1)
                 gate(data, previous)
                 checking(1, 1)
+            if current.corrupt:
+                set_aside = set_aside_damaged(index_dir)
             swap_in(staging, index_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -294,5 +306,6 @@ def build(
         first_stage_embedded=None if first_cache is None else first_cache.embedded,
         ocr_pages={d.source: d.ocr_pages for d in library.documents.values() if d.ocr_pages},
         unreadable_pages=dict(loaded.unreadable_pages),
+        set_aside=set_aside,
     )
     return report

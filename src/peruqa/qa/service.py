@@ -67,13 +67,23 @@ class QAService:
         self._snapshot: Snapshot | None = None
         self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
+        # Why the last load failed (None after a success), so readiness reports the real
+        # problem (index_missing, index_corrupt, ...) rather than a guess.
+        self.load_error: PeruQAError | None = None
 
     # -- index lifecycle -------------------------------------------------------------
 
     def load(self) -> None:
         """Load (or reload) the index from disk; the old one serves until the new is ready."""
-        data = load_index(self.settings.index_dir, self.embedder.name, self.settings.hnsw_ef_search)
-        self.use_index(data, self._load_first_stage())
+        try:
+            data = load_index(
+                self.settings.index_dir, self.embedder.name, self.settings.hnsw_ef_search
+            )
+            self.use_index(data, self._load_first_stage())
+        except PeruQAError as error:
+            self.load_error = error
+            raise
+        self.load_error = None
 
     def _load_first_stage(self) -> IndexData | None:
         name = self.settings.cascade_model

@@ -27,6 +27,7 @@ from peruqa.web.schemas import (
     error_body,
     to_response,
 )
+from peruqa.web.security import public_message
 
 router = APIRouter()
 
@@ -95,7 +96,14 @@ async def ready(service: ServiceDep) -> Response:
     """Readiness for a load balancer: 503 until an index is loaded."""
     snapshot = service.current
     if snapshot is None:
-        body = error_body("index_missing", "No index is loaded yet; build it with 'peruqa index'.")
+        error = service.load_error
+        body = (
+            error_body(error.code, public_message(error.message))
+            if error is not None
+            else error_body(
+                "index_missing", "No index is loaded yet; build it with 'peruqa index'."
+            )
+        )
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse(
         ReadyResponse(ready=True, build_id=snapshot.data.manifest.build_id).model_dump()
