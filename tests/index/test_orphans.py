@@ -49,7 +49,7 @@ def test_workers_exit_when_the_build_is_killed() -> None:
         assert build.stdout is not None
         line = build.stdout.readline()
         workers = [int(pid) for pid in line.split()]
-        assert len(workers) == 2, build.stderr.read() if not line else line
+        assert len(workers) == 2, line or build.stderr.read()
         assert all(_alive(pid) for pid in workers)
         build.send_signal(signal.SIGKILL)
         build.wait(timeout=30)

@@ -15,7 +15,7 @@ import pytest
 
 from peruqa.config import Settings
 from peruqa.errors import AnswerTimeoutError
-from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.embedding import FakeEmbedder, question_tokens
 from peruqa.web.admission import Admission, OverloadedError, TooManyPendingError
 from peruqa.web.app import create_app
 from peruqa.web.asking import bound_question
@@ -108,13 +108,38 @@ def test_timed_out_and_cancelled_questions_never_start() -> None:
     assert started == ["first"]
 
 
+def _estimate(text: str) -> int:
+    return question_tokens(FakeEmbedder(), text)
+
+
 def test_long_questions_are_cut_to_the_word_budget() -> None:
     question = " ".join(f"word{n}" for n in range(100))
-    cut, truncated = bound_question(question, 32)
+    cut, truncated = bound_question(question, 32, 1000, _estimate)
     assert truncated and len(cut.split()) == 32
-    assert bound_question("When did it open?", 32) == ("When did it open?", False)
-    cut, truncated = bound_question("x" * 900, 32)  # one "word" with no spaces
+    assert bound_question("When did it open?", 32, 64, _estimate) == ("When did it open?", False)
+    cut, truncated = bound_question("x" * 900, 32, 1000, _estimate)  # one "word", no spaces
     assert truncated and len(cut) == 32 * 8
+
+
+@pytest.mark.parametrize("rare", ["字", "ñ", "😀", "ꙮ"])
+def test_a_question_of_rare_characters_is_cut_to_the_token_budget(rare: str) -> None:
+    # 256 characters pass the word and character cuts, but each is about a token.
+    cut, truncated = bound_question(rare * 256, 32, 64, _estimate)
+    assert truncated and 0 < _estimate(cut) <= 64
+    assert len(cut) < 256
+    # Ordinary questions of 32 words stay whole.
+    spanish = " ".join(["¿Cuántos", "centros", "de", "salud", "atendió", "el", "programa"] * 4)
+    assert bound_question(spanish, 32, 64, _estimate) == (spanish, False)
+
+
+def test_the_token_bound_counts_with_the_model_when_it_can() -> None:
+    class Counting(FakeEmbedder):
+        def token_count(self, text: str) -> int:
+            return 3 * len(text.split())
+
+    assert question_tokens(Counting(), "one two three") == 9
+    cut, truncated = bound_question("a b c d e f g h", 32, 12, Counting().token_count)
+    assert truncated and cut == "a b c d"
 
 
 # -- the attack, over real HTTP from two loopback addresses -----------------------------

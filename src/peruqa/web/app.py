@@ -36,7 +36,11 @@ from peruqa.web.ratelimit import (
 )
 from peruqa.web.reload import Reloader, load_index
 from peruqa.web.report_page import router as report_router
-from peruqa.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from peruqa.web.security import (
+    BodySizeLimitMiddleware,
+    HeadAsGetMiddleware,
+    SecurityHeadersMiddleware,
+)
 
 log = logging.getLogger("peruqa.web.app")
 
@@ -145,6 +149,7 @@ def create_app(
     app.add_middleware(metrics.MetricsMiddleware)
     # Test clients that skip the lifespan still get the reload thread on their first request.
     app.add_middleware(_StartReloader, reloader=reloader)
+    app.add_middleware(HeadAsGetMiddleware)
     return app
 
 

@@ -2,6 +2,7 @@
 
 - ``SecurityHeadersMiddleware``: CSP without inline script, nosniff, no framing, referrer.
 - ``BodySizeLimitMiddleware``: refuses request bodies over a limit with 413.
+- ``HeadAsGetMiddleware``: ``HEAD`` wherever ``GET`` is answered.
 - ``key_matches``: constant-time key comparison (the rate limit lives in ``ratelimit``).
 
 Each middleware answers in the project's one JSON error shape (``schemas.error_body``).
@@ -168,6 +169,30 @@ class BodySizeLimitMiddleware:
             "payload_too_large",
             f"The request body is too large; the limit is {self.max_bytes} bytes.",
         )
+
+
+class HeadAsGetMiddleware:
+    """``HEAD`` answered wherever ``GET`` is: the GET response's status and headers, no body.
+
+    FastAPI routes declare GET alone, so monitors and link checkers that send HEAD got 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
