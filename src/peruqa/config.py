@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     answer_threads: int = Field(default=1, ge=1, le=16)
     queue_max: int = Field(default=64, ge=1)
     queue_per_client: int = Field(default=4, ge=1)
+    # Questions each staff key (X-API-Key) may have waiting or running, per worker.
+    staff_queue_share: int = Field(default=16, ge=1)
 
     # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
     # only from about a million chunks, where exact search passes ~10 ms per question.

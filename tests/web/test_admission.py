@@ -222,3 +222,36 @@ def test_one_address_burst_of_long_questions_does_not_starve_another(
     assert statistics.median(quick) <= 0.1 and statistics.quantiles(quick, n=20)[18] <= 0.5
     # The attacker was kept to its share: most of its burst was refused, not queued.
     assert 429 in attacker_statuses
+
+
+def test_eight_staff_threads_are_never_refused(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    # Staff scripts send several questions at once from one address; with a key they
+    # get their own share of the queue (16 by default) instead of a visitor's 4.
+    key = "staff-key-for-scripts"
+    app = create_app(
+        settings.model_copy(update={"query_log": False, "api_keys": [key], "cache_size": 0}),
+        CostlyEmbedder(),
+    )
+    base = serve_app(app)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def staff(number: int) -> None:
+        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as client:
+            for turn in range(10):
+                question = f"When did the agency open an office in Cusco ({number}, {turn})?"
+                response = client.post("/ask", json={"question": question})
+                with lock:
+                    statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=staff, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 80 and set(statuses) == {200}, sorted(set(statuses))
+    # A visitor from the same address still has a visitor's share.
+    with httpx.Client(base_url=base, timeout=30) as visitor:
+        assert visitor.post("/ask", json={"question": "When did it open?"}).status_code == 200

@@ -20,6 +20,7 @@ from peruqa.web import metrics
 from peruqa.web.admission import OverloadedError, TooManyPendingError
 from peruqa.web.deps import WebContext
 from peruqa.web.ratelimit import client_of
+from peruqa.web.security import staff_key
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,22 @@ async def ask_question(
         settings.max_question_tokens,
         functools.partial(question_tokens, service.embedder),
     )
+    # A staff key is its own client with its own share of the queue: scripts that send
+    # several questions at once are not refused for a visitor's per-address share.
+    staff = staff_key(request.scope, settings.api_keys)
+    client = client_of(request.scope) if staff is None else f"staff:{staff}"
+    share = None if staff is None else settings.staff_queue_share
     try:
-        answer = await context.admission.run(
-            client_of(request.scope), lambda: service.ask(bounded, top_k)
-        )
+        answer = await context.admission.run(client, lambda: service.ask(bounded, top_k), share)
     except OverloadedError as error:
         reason = "too_many_pending" if isinstance(error, TooManyPendingError) else "busy"
         metrics.REFUSED.labels(reason).inc()
         raise
     metrics.record_answer(answer.abstained, answer.stage)
     if context.query_log is not None:
-        client = request.client.host if request.client else None
+        address = request.client.host if request.client else None
         build = service.current.data.manifest.build_id if service.current else None
-        context.query_log.record(answer, (time.perf_counter() - started) * 1000, client, build)
+        context.query_log.record(answer, (time.perf_counter() - started) * 1000, address, build)
     notice = None
     if truncated:
         notice = message("truncated", answer.language).format(words=settings.max_question_words)

@@ -24,7 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peruqa.errors import ConfigError
-from peruqa.web.security import key_matches, send_json_error
+from peruqa.web.security import send_json_error, staff_key
 
 log = logging.getLogger("peruqa.web.ratelimit")
 
@@ -174,12 +174,7 @@ class RateLimitMiddleware:
         self.paths = frozenset(paths)
 
     def _has_staff_key(self, scope: Scope) -> bool:
-        if not self.api_keys:
-            return False
-        for name, value in scope.get("headers", []):
-            if name == b"x-api-key":
-                return key_matches(value.decode("latin-1"), self.api_keys)
-        return False
+        return staff_key(scope, self.api_keys) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

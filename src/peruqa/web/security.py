@@ -206,10 +206,26 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-def key_matches(given: str, keys: Sequence[str]) -> bool:
-    """Constant-time comparison against every key, so timing reveals neither key nor index."""
+def staff_key(scope: Scope, keys: Sequence[str]) -> int | None:
+    """Which staff key (its place in PERUQA_API_KEYS) the request's X-API-Key is, if any."""
+    if not keys:
+        return None
+    for name, value in scope.get("headers", []):
+        if name == b"x-api-key":
+            return key_index(value.decode("latin-1"), keys)
+    return None
+
+
+def key_index(given: str, keys: Sequence[str]) -> int | None:
+    """The place of ``given`` among ``keys`` (empty keys never match), comparing against
+    every key in constant time, so timing reveals neither key nor index."""
     given_bytes = given.encode()
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(given_bytes, key.encode())
+    found = None
+    for number, key in enumerate(keys):
+        if hmac.compare_digest(given_bytes, key.encode()) and key:
+            found = number
     return found
+
+
+def key_matches(given: str, keys: Sequence[str]) -> bool:
+    return key_index(given, keys) is not None
