@@ -54,6 +54,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_failed": "Your feedback could not be saved. Please try again.",
         "error_empty": "Please type a question.",
         "truncated": "Your question was long: only its first {words} words were read.",
+        "turns_dropped": "Part of this conversation could not be verified and is not shown.",
+        "forbidden_title": "This form was sent from another site",
+        "forbidden": "PeruQA only accepts questions asked on its own page. Nothing was stored.",
+        "forbidden_back": "Ask on PeruQA",
         "error_generic": "Something went wrong. Please try again.",
         "error_network": "The server could not be reached. Check your connection and try again.",
         "switch_language": "Español",
@@ -113,6 +117,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "feedback_failed": "No se pudo guardar su opinión. Inténtelo de nuevo.",
         "error_empty": "Escriba una pregunta.",
         "truncated": "Su pregunta era larga: solo se leyeron sus primeras {words} palabras.",
+        "turns_dropped": "Parte de esta conversación no pudo verificarse y no se muestra.",
+        "forbidden_title": "Este formulario se envió desde otro sitio",
+        "forbidden": "PeruQA solo acepta preguntas hechas en su propia página. No se guardó nada.",
+        "forbidden_back": "Preguntar en PeruQA",
         "error_generic": "Algo salió mal. Inténtelo de nuevo.",
         "error_network": (
             "No se pudo contactar al servidor. Revise su conexión e inténtelo de nuevo."

@@ -41,6 +41,7 @@ from peruqa.web.security import (
     HeadAsGetMiddleware,
     SecurityHeadersMiddleware,
 )
+from peruqa.web.turns import TurnSigner
 
 log = logging.getLogger("peruqa.web.app")
 
@@ -93,6 +94,7 @@ def create_app(
         templates=Jinja2Templates(directory=str(settings.web_dir / "templates")),
         reloader=reloader,
         admin_failures=Limiter(storage, settings.admin_failures_per_minute, 60, "peruqa-admin"),
+        signer=TurnSigner.in_folder(settings.data_dir),
     )
 
     @asynccontextmanager

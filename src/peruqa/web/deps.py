@@ -20,6 +20,7 @@ from peruqa.web.feedback import FeedbackStore
 from peruqa.web.querylog import QueryLog
 from peruqa.web.ratelimit import Limiter
 from peruqa.web.reload import Reloader
+from peruqa.web.turns import TurnSigner
 
 
 @dataclass
@@ -33,6 +34,8 @@ class WebContext:
     reloader: Reloader
     # Failed admin-token attempts per address, in the same storage as the visitor limit.
     admin_failures: Limiter
+    # Signs the turns the no-JS form carries, so none can be forged from elsewhere.
+    signer: TurnSigner
 
 
 def get_context(request: Request) -> WebContext:

@@ -18,11 +18,11 @@ from peruqa.config import Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
 from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
 from peruqa.web.asking import ask_question
-from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
+from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep, WebContext
 from peruqa.web.feedback import REASONS
 from peruqa.web.handlers import error_headers, status_for
 from peruqa.web.schemas import AskResponse, CitationOut, to_response
-from peruqa.web.security import public_message
+from peruqa.web.security import foreign_origin, public_message
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
 # themselves (passages cut to the quote), so a new question re-renders them without asking
@@ -101,8 +101,8 @@ def _fitting(carried: list[str], settings: Settings) -> list[str]:
 
 
 def earlier_turns(fields: list[str]) -> list[AskResponse]:
-    """Turns sent back by the form. They are the visitor's own page: a forged one only
-    changes what that visitor sees, and every text still goes through autoescaping."""
+    """Turns sent back by the form, once their signatures are checked (``TurnSigner``);
+    every text still goes through autoescaping."""
     turns = []
     for field in fields[-MAX_HISTORY:]:
         try:
@@ -122,6 +122,7 @@ async def _render_chat(
     history: list[AskResponse],
     chosen: str | None = None,
     feedback_sent: bool = False,
+    turns_dropped: bool = False,
 ) -> Response:
     language = _language(request, chosen)
     turns = list(history)
@@ -142,7 +143,11 @@ async def _render_chat(
     page = _base(request, language, _url("/", q=last, lang=other))
     page.update(
         turns=turns,
-        carried=_fitting([carry(turn) for turn in turns][-MAX_HISTORY:], context.settings),
+        carried=_fitting(
+            context.signer.sign([carry(turn) for turn in turns][-MAX_HISTORY:]),
+            context.settings,
+        ),
+        turns_dropped=turns_dropped,
         question=question if error else "",
         error=error,
         feedback_sent=feedback_sent,
@@ -170,7 +175,29 @@ async def page_form(
     turn: Annotated[list[str] | None, Form()] = None,
     lang: Annotated[str | None, Form()] = None,
 ) -> Response:
-    return await _render_chat(request, context, question, earlier_turns(turn or []), lang)
+    refused = _refuse_foreign(request, context, lang)
+    if refused is not None:
+        return refused
+    verified = context.signer.verify(turn or [])
+    history = earlier_turns(verified.fields)
+    return await _render_chat(
+        request, context, question, history, lang, turns_dropped=verified.dropped > 0
+    )
+
+
+def _refuse_foreign(request: Request, context: WebContext, chosen: str | None) -> Response | None:
+    """The 403 page for a form posted from another site's page, else None."""
+    headers = request.headers
+    if not foreign_origin(
+        headers.get("origin"),
+        headers.get("referer"),
+        headers.get("host"),
+        context.settings.cors_origins,
+    ):
+        return None
+    language = _language(request, chosen)
+    page = _base(request, language, _url("/", lang="es" if language == "en" else "en"))
+    return context.templates.TemplateResponse(request, "forbidden.html", page, status_code=403)
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -212,6 +239,8 @@ def document(
 
 @router.post("/feedback/form")
 def feedback_form(
+    request: Request,
+    context: ContextDep,
     store: FeedbackDep,
     service: ServiceDep,
     question: Annotated[str, Form()],
@@ -226,6 +255,9 @@ def feedback_form(
 
     The redirect goes to the bare page (not ``/?q=``), so saying thanks asks nothing again.
     """
+    refused = _refuse_foreign(request, context, lang)
+    if refused is not None:
+        return refused
     language = lang if lang in LANGUAGES else "en"
     snapshot = service.current
     store.add(

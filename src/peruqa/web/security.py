@@ -16,6 +16,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -204,6 +205,27 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+def foreign_origin(
+    origin: str | None, referer: str | None, host: str | None, allowed: Sequence[str]
+) -> bool:
+    """Whether a form post comes from a page on another site.
+
+    The browser's ``Origin`` (else the ``Referer``) must name this host, or one of the
+    origins allowed for CORS. A post with neither header (a script, a browser told to send
+    no referrer) is let through: the signed turns still keep it from speaking for us.
+    Only the host and port are compared, so a proxy that ends TLS changes nothing.
+    """
+    source = origin if origin and origin != "null" else referer
+    if origin == "null" and not referer:
+        return True  # sandboxed frames and data: pages send "null"
+    if not source:
+        return False
+    if source.rstrip("/") in {entry.rstrip("/") for entry in allowed}:
+        return False
+    parts = urlsplit(source)
+    return not host or parts.netloc.lower() != host.lower()
 
 
 def staff_key(scope: Scope, keys: Sequence[str]) -> int | None:
