@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -168,9 +169,36 @@ def test_admin_token_failures_are_rate_limited(settings: Settings) -> None:
         wrong = {"Authorization": "Bearer guess"}
         statuses = [client.post("/admin/reload", headers=wrong).status_code for _ in range(5)]
         assert statuses == [403, 403, 403, 429, 429]
-        refused = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert_error_shape(refused, 429, "rate_limited")  # even the right token waits now
+        refused = client.post("/admin/reload", headers=wrong)
+        assert_error_shape(refused, 429, "rate_limited")
         assert int(refused.headers["retry-after"]) >= 1
+        # The right token from the same address is never refused: an operator behind a
+        # proxy shared with a guesser is not locked out.
+        right = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert right.status_code == 200, right.text
+
+
+def test_admin_failures_are_also_limited_per_token_prefix(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    # Guesses from many addresses that start alike share one allowance; a guess from a
+    # fresh address that starts otherwise is still answered 403.
+    app = create_app(
+        settings.model_copy(update={"admin_token": TOKEN, "admin_failures_per_minute": 3}),
+        FakeEmbedder(),
+    )
+    base = serve_app(app)
+
+    def attempt(address: str, token: str) -> int:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(base_url=base, transport=transport, timeout=10) as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            return client.post("/admin/reload", headers=headers).status_code
+
+    statuses = [attempt(f"127.0.0.{n + 2}", f"abcd{n}") for n in range(5)]
+    assert statuses == [403, 403, 403, 429, 429]
+    assert attempt("127.0.0.20", "zzzz1") == 403
+    assert attempt("127.0.0.21", TOKEN) == 200
 
 
 def test_admin_token_has_a_minimum_length() -> None:
