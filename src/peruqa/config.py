@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # Peers (IPs or CIDR networks) whose X-Forwarded-For is believed; none by default, so
     # a client cannot pick its own address. Name your load balancer here.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Who may read /metrics (IPs or CIDR networks, after trusted proxies): loopback alone by
+    # default, since the figures show admin failures and traffic.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1"])
     # Failed admin-token attempts allowed per address and minute.
     admin_failures_per_minute: int = Field(default=10, ge=1)
     # Staff keys (header X-API-Key) lift the rate limit; JSON list in PERUQA_API_KEYS.
@@ -145,7 +148,7 @@ class Settings(BaseSettings):
     def _no_first_stage(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # Checked here so that `peruqa serve` stops with one line, before any worker starts.

@@ -32,7 +32,9 @@ TOKEN = "a-long-enough-admin-token"
 
 
 def client_for(settings: Settings, **update: Any) -> TestClient:
-    return TestClient(create_app(settings.model_copy(update=update), FakeEmbedder()))
+    # From loopback, like an operator on the machine (/metrics answers loopback alone).
+    app = create_app(settings.model_copy(update=update), FakeEmbedder())
+    return TestClient(app, client=("127.0.0.1", 50000))
 
 
 @pytest.fixture
@@ -87,6 +89,20 @@ def test_health_stays_up_with_a_manifest_of_wrong_types(settings: Settings) -> N
     with client_for(settings) as client:
         health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
+
+
+def test_metrics_answer_only_the_allowed_networks(settings: Settings) -> None:
+    app = create_app(settings, FakeEmbedder())
+    with TestClient(app, client=("203.0.113.7", 50000)) as outsider:
+        assert_error_shape(outsider.get("/metrics"), 403, "forbidden")
+        assert outsider.get("/health").status_code == 200
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert local.get("/metrics").status_code == 200
+    opened = create_app(settings.model_copy(update={"metrics_allow": ["203.0.113.0/24"]}))
+    with TestClient(opened, client=("203.0.113.7", 50000)) as monitor:
+        assert monitor.get("/metrics").status_code == 200
+    with pytest.raises(ConfigError, match="METRICS_ALLOW"):
+        get_settings(metrics_allow=["not-a-network"])
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

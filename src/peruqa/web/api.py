@@ -16,6 +16,7 @@ from peruqa.web import metrics
 from peruqa.web.admin import admin_check
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
+from peruqa.web.ratelimit import address_in, client_of
 from peruqa.web.schemas import (
     AskRequest,
     AskResponse,
@@ -111,7 +112,10 @@ async def ready(service: ServiceDep) -> Response:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(request: Request, context: ContextDep) -> Response:
+    if not address_in(client_of(request.scope), context.settings.metrics_allow):
+        body = error_body("forbidden", "The metrics are not public; see PERUQA_METRICS_ALLOW.")
+        return JSONResponse(body, status_code=403)
     text, content_type = metrics.exposition()
     return Response(text, media_type=content_type)
 

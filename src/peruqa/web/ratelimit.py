@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
@@ -50,6 +51,17 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks_of(entries: tuple[str, ...]) -> list[Network]:
+    return parse_networks(entries)
+
+
+def address_in(address: str, entries: Sequence[str]) -> bool:
+    """Whether ``address`` lies in one of the networks ``entries`` names (settings lists,
+    checked when the settings were read)."""
+    return _trusted(address, _networks_of(tuple(entries)))
 
 
 def client_address(peer: str, forwarded_for: str | None, networks: Sequence[Network]) -> str:
