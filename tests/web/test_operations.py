@@ -439,3 +439,34 @@ def test_feedback_records_build_document_and_confidence(client: TestClient) -> N
     store: FeedbackStore = client.app.state.context.feedback  # type: ignore[attr-defined]
     record = store.list()[-1]
     assert (record.build, record.doc_id, record.confidence) == (build_id, "red-cross", 0.42)
+
+
+def test_a_worker_warms_its_model_before_a_hot_reload_serves(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The worker starts before any index exists, so nothing warmed it at start; its first
+    # index comes by reload, and the model must have run once before that index serves.
+    class Watching(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.served_when_first_run: bool | None = None
+            self.service: Any = None
+
+        def embed_queries(self, texts: Any) -> Any:
+            if self.served_when_first_run is None:
+                self.served_when_first_run = self.service.current is not None
+            return super().embed_queries(texts)
+
+    embedder = Watching()
+    empty = settings.model_copy(
+        update={"index_dir": tmp_path / "later", "admin_token": TOKEN, "index_watch_s": 0.0}
+    )
+    app = create_app(empty, embedder)
+    embedder.service = app.state.context.service
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        assert client.get("/ready").status_code == 503
+        assert embedder.served_when_first_run is None  # no model run without an index
+        build(empty, FakeEmbedder())
+        reply = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert reply.status_code == 200
+    assert embedder.served_when_first_run is False

@@ -70,6 +70,7 @@ class QAService:
         # Why the last load failed (None after a success), so readiness reports the real
         # problem (index_missing, index_corrupt, ...) rather than a guess.
         self.load_error: PeruQAError | None = None
+        self._warmed: set[int] = set()  # ids of the embedders already run once
 
     # -- index lifecycle -------------------------------------------------------------
 
@@ -108,12 +109,28 @@ class QAService:
         answerer = Answerer(data, retriever.lexical, model, threshold, reading)
         return Stage(data, retriever, answerer)
 
+    def _warm_up(self, embedders: list[Embedder]) -> None:
+        """Run each model once before its first index serves: a model's first forward pass
+        costs far more than the next ones (a 2.6 s first answer under load, or about 1 s
+        for a worker whose first index came by hot reload), and visitors would wait on it."""
+        for embedder in embedders:
+            if id(embedder) in self._warmed:
+                continue
+            try:
+                embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since?"])
+            except Exception:  # a model that fails here fails on questions too, reported there
+                log.exception("Warm-up of %s failed", embedder.name)
+            self._warmed.add(id(embedder))
+
     def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
         main = self._stage(data, self.embedder, self.settings.abstain_threshold, read=True)
         first = None
         if first_stage is not None and self._first_embedder is not None:
             # The first stage never declines by itself: when unsure it hands over.
             first = self._stage(first_stage, self._first_embedder, 0.0)
+        # Before the swap: the new snapshot never serves a cold model, whether it is the
+        # first index of this process or one a hot reload brought.
+        self._warm_up([main.retriever.embedder, *([first.retriever.embedder] if first else [])])
         with self._lock:
             self._snapshot = Snapshot(main.data, main.retriever, main.answerer, first)
             self._cache.clear()

@@ -46,21 +46,6 @@ from peruqa.web.turns import TurnSigner
 log = logging.getLogger("peruqa.web.app")
 
 
-def warm_up(service: QAService) -> None:
-    """Run each model once before serving: a model's first forward pass costs far more than
-    the next ones, and the first visitors would otherwise wait behind it (seen as a 2.6 s
-    first answer in bench/resilience.py)."""
-    snapshot = service.current
-    if snapshot is None:
-        return
-    stages = [snapshot, *([snapshot.first_stage] if snapshot.first_stage else [])]
-    try:
-        for stage in stages:
-            stage.retriever.embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since?"])
-    except Exception:  # a model that fails here fails on /ask too, where it is reported
-        log.exception("Warm-up failed")
-
-
 def create_app(
     settings: Settings | None = None,
     embedder: Embedder | None = None,
@@ -72,7 +57,6 @@ def create_app(
     try:
         load_index(service)
         metrics.record_index(service.snapshot.data.manifest.built_at, time.perf_counter() - started)
-        warm_up(service)
     except PeruQAError as error:
         # Serve anyway: /ready says 503 and /ask answers with a clear 503 and error code.
         log.warning("Index not loaded: %s", error.message)
