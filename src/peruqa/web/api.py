@@ -64,8 +64,14 @@ def add_feedback(
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(service: ServiceDep) -> HealthResponse:
+async def health(service: ServiceDep, context: ContextDep) -> HealthResponse:
     """Liveness: the process answers. Whether it can answer questions is ``/ready``."""
+    limits = context.rate_store.state
+    store_down = (
+        "The rate limit store does not answer; each worker limits on its own."
+        if limits == "degraded"
+        else None
+    )
     snapshot = service.current
     if snapshot is None:
         return HealthResponse(
@@ -76,25 +82,29 @@ async def health(service: ServiceDep) -> HealthResponse:
             model=service.embedder.name,
             built_at=None,
             message="The index is not loaded. Build it with 'peruqa index'.",
+            rate_limits=limits,
         )
     # The manifest was validated when the index loaded, so its fields can be used as they are.
     manifest = snapshot.data.manifest
     return HealthResponse(
-        status="ok",
+        status="degraded" if store_down else "ok",
         index_loaded=True,
         documents=len(snapshot.data.documents),
         chunks=manifest.chunks,
         model=manifest.model,
         built_at=manifest.built_at,
+        message=store_down,
         first_stage_model=(
             snapshot.first_stage.data.manifest.model if snapshot.first_stage else None
         ),
+        rate_limits=limits,
     )
 
 
 @router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}})
-async def ready(service: ServiceDep) -> Response:
-    """Readiness for a load balancer: 503 until an index is loaded."""
+async def ready(service: ServiceDep, context: ContextDep) -> Response:
+    """Readiness for a load balancer: 503 until an index is loaded. A store outage does not
+    make a worker unready (it limits on its own), but it is reported."""
     snapshot = service.current
     if snapshot is None:
         error = service.load_error
@@ -107,7 +117,11 @@ async def ready(service: ServiceDep) -> Response:
         )
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     return JSONResponse(
-        ReadyResponse(ready=True, build_id=snapshot.data.manifest.build_id).model_dump()
+        ReadyResponse(
+            ready=True,
+            build_id=snapshot.data.manifest.build_id,
+            rate_limits=context.rate_store.state,
+        ).model_dump()
     )
 
 

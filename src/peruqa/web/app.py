@@ -77,7 +77,10 @@ def create_app(
         ),
         templates=Jinja2Templates(directory=str(settings.web_dir / "templates")),
         reloader=reloader,
-        admin_failures=Limiter(storage, settings.admin_failures_per_minute, 60, "peruqa-admin"),
+        admin_failures=Limiter(
+            storage, settings.admin_failures_per_minute, 60, "peruqa-admin", settings.workers
+        ),
+        rate_store=storage,
         signer=TurnSigner.in_folder(settings.data_dir),
     )
 
@@ -118,7 +121,9 @@ def create_app(
         timeout_s=settings.body_timeout_s,
     )
     limiter = (
-        visitor_limiter(storage, settings.rate_limit_per_minute, settings.rate_limit_burst)
+        visitor_limiter(
+            storage, settings.rate_limit_per_minute, settings.rate_limit_burst, settings.workers
+        )
         if settings.rate_limit_per_minute > 0
         else None
     )

@@ -18,7 +18,7 @@ from peruqa.qa.service import QAService
 from peruqa.web.admission import Admission
 from peruqa.web.feedback import FeedbackStore
 from peruqa.web.querylog import QueryLog
-from peruqa.web.ratelimit import Limiter
+from peruqa.web.ratelimit import Limiter, SharedStore
 from peruqa.web.reload import Reloader
 from peruqa.web.turns import TurnSigner
 
@@ -34,6 +34,8 @@ class WebContext:
     reloader: Reloader
     # Failed admin-token attempts per address, in the same storage as the visitor limit.
     admin_failures: Limiter
+    # The shared counter store and whether it answers (/health and /ready report it).
+    rate_store: SharedStore
     # Signs the turns the no-JS form carries, so none can be forged from elsewhere.
     signer: TurnSigner
 

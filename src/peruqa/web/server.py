@@ -221,6 +221,8 @@ def serve(settings: Settings, workers: int, announce: Callable[[str], None]) -> 
     metrics_dir = tempfile.mkdtemp(prefix="peruqa-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
     os.environ["PERUQA_INDEX_DIR"] = str(settings.index_dir)
+    # Each worker's share of the limits while the shared store is down depends on it.
+    os.environ["PERUQA_WORKERS"] = str(workers)
     if settings.rate_limit_storage.startswith("memory"):
         log.warning(
             "Rate limits are counted per worker; set PERUQA_RATE_LIMIT_STORAGE=redis://... "
