@@ -15,7 +15,8 @@ then measures, from several loopback addresses (127.0.0.x, one per client):
    p99 before and during, the limits during (one address far past its burst, wrong admin
    tokens), and what /health says.
 
-Prints the figures and writes them to bench/resilience_results.txt.
+Prints the figures and writes them to bench/resilience_results.txt (with
+``--only-outages``, to bench/resilience_outage_results.txt).
 """
 
 from __future__ import annotations
@@ -400,7 +401,8 @@ def main() -> None:
             stop_all(processes)
     text = "\n".join(lines) + "\n"
     print(text)
-    (ROOT / "bench" / "resilience_results.txt").write_text(text, encoding="utf-8")
+    name = "resilience_outage_results.txt" if args.only_outages else "resilience_results.txt"
+    (ROOT / "bench" / name).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
