@@ -89,6 +89,7 @@ def create_app(
         reloader.start()
         yield
         reloader.stop()
+        storage.close()
         context.admission.close()
         metrics.worker_exit()
 
@@ -112,9 +113,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(report_router)
 
-    # Added inside out; a request meets them in the reverse order: metrics, security
-    # headers (on every response, 429 and 413 included), CORS (only when origins are
-    # configured), the client's address, the rate limit, the body limit.
+    # Added inside out; a request meets them in the reverse order: HEAD turned into GET,
+    # metrics, security headers (on every response, 429 and 413 included), CORS (only when
+    # origins are configured), the client's address, the rate limit, the body limit.
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -107,9 +107,11 @@ def client_of(scope: Scope) -> str:
 class SharedStore:
     """The shared counter store (Redis) and whether it answers, for every limiter of a worker.
 
-    While the store is down no request touches it: a thread probes it every
-    ``probe_s`` seconds, and the limiters count in this worker's memory meanwhile. The log
-    gets one line when an outage starts and one when it ends, with no traceback.
+    A thread pings the store every ``probe_s`` seconds (off the event loop), so /health
+    knows of an outage even before a request meets it; a request whose store call fails
+    marks it down at once. While it is down no request touches it, and the limiters count
+    in this worker's memory. The log gets one line when an outage starts and one when it
+    ends, with no traceback.
     """
 
     def __init__(self, storage: Storage | None, probe_s: float = 1.0) -> None:
@@ -117,6 +119,11 @@ class SharedStore:
         self.probe_s = probe_s
         self._down_since: float | None = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if storage is not None:
+            if not storage.check():
+                self.failed("it does not answer")
+            threading.Thread(target=self._watch, name="peruqa-store-probe", daemon=True).start()
 
     @property
     def state(self) -> str:
@@ -129,10 +136,6 @@ class SharedStore:
     def usable(self) -> bool:
         return self.storage is not None and self._down_since is None
 
-    def check_at_start(self) -> None:
-        if self.storage is not None and not self.storage.check():
-            self.failed("it does not answer")
-
     def failed(self, reason: object) -> None:
         with self._lock:
             if self._down_since is not None:
@@ -143,16 +146,23 @@ class SharedStore:
             "of the limits, until the store answers again.",
             reason,
         )
-        threading.Thread(target=self._probe, name="peruqa-store-probe", daemon=True).start()
 
-    def _probe(self) -> None:
+    def _watch(self) -> None:
         assert self.storage is not None
-        while not self.storage.check():
-            time.sleep(self.probe_s)
-        with self._lock:
-            since, self._down_since = self._down_since, None
-        down = time.monotonic() - since if since is not None else 0.0
-        log.warning("Rate limit store answers again after %.0f s; limits are shared again.", down)
+        while not self._stop.wait(self.probe_s):
+            if not self.storage.check():
+                self.failed("it does not answer")
+                continue
+            with self._lock:
+                since, self._down_since = self._down_since, None
+            if since is not None:
+                log.warning(
+                    "Rate limit store answers again after %.0f s; limits are shared again.",
+                    time.monotonic() - since,
+                )
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 class Limiter:
@@ -230,9 +240,7 @@ def make_storage(uri: str) -> SharedStore:
         ) from exc
     if not isinstance(storage, Storage):
         raise ConfigError("PERUQA_RATE_LIMIT_STORAGE must be a synchronous storage (no async+).")
-    store = SharedStore(storage)
-    store.check_at_start()
-    return store
+    return SharedStore(storage)
 
 
 def visitor_limiter(store: SharedStore, per_minute: float, burst: int, workers: int = 1) -> Limiter:
