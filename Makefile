@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch is pinned to the CPU build that lies on this machine (see README).
+	# torch is pinned to its CPU build (torch==2.13.0 in pyproject.toml).
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
@@ -53,11 +53,18 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install browser ocr redis lint
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
+# Line coverage of src/peruqa over the whole suite must not fall below this (per cent):
+# 89.9 % on 2026-11-25 (5,756 statements, 580 missed), less a margin for skipped tests.
+COVERAGE_FLOOR ?= 88
 
+test: install browser ocr redis lint
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --cov --cov-report=term:skip-covered \
+	  --cov-fail-under=$(COVERAGE_FLOOR)
+
+# Speed and memory are figures printed here, never bounds in the unit tests.
 bench: index
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/serving_order.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(default=1, ge=0)
     # How a chunk gets its vector: "pooled" averages its sentences' vectors (weighted by
     # length), so a build embeds each sentence once and no chunk; "model" embeds the chunk's
-    # text as well (about twice the embedding work; eval: same accuracy, see README).
+    # text as well (about twice the embedding work; eval: same accuracy, see docs/indexing.md).
     chunk_vectors: Literal["pooled", "model"] = "pooled"
 
     top_k: int = Field(default=5, ge=TOP_K_MIN, le=TOP_K_MAX)
@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         """The first-stage model, when there is one distinct from the main model."""
         model = self.first_stage_model
         return model if model and model != self.model else None
+
+
+def default(name: str) -> Any:
+    """The declared default of setting ``name``: what a function's default argument uses, so
+    the value lives here only (``chunk_document(doc)`` chunks as an unset PERUQA_* would)."""
+    return Settings.model_fields[name].get_default(call_default_factory=True)
 
 
 def get_settings(**overrides: Any) -> Settings:

@@ -1,12 +1,18 @@
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from conftest import write_corpus
 from peruqa.cli import main
+from peruqa.config import get_settings
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.web.app import create_app
 
 QUESTION = "When did the agency open an office in Cusco?"
 ASK_KEYS = {"answer", "abstained", "citations"}
@@ -210,3 +216,26 @@ def test_serve_on_a_port_in_use_says_so_without_a_banner(indexed: dict[str, str]
     assert result.exit_code == 1
     assert "already in use" in result.output
     assert "PeruQA on" not in result.output  # nothing claims it is serving
+
+
+def test_ask_json_equals_post_ask_for_a_long_question(
+    indexed: dict[str, str], serve_app: Callable[[Any], str]
+) -> None:
+    # 40 words: over PERUQA_MAX_QUESTION_WORDS, so both must cut it and say so.
+    question = " ".join([QUESTION.rstrip("?"), *["and its work in the highlands"] * 6])[:400]
+    assert len(question.split()) >= 40
+    result = run(indexed, "ask", question, "--json")
+    assert result.exit_code == 0, result.output
+    from_cli = json.loads(result.output)
+    settings = get_settings(
+        model="fake",
+        source_dir=Path(indexed["PERUQA_SOURCE_DIR"]),
+        index_dir=Path(indexed["PERUQA_INDEX_DIR"]),
+        data_dir=Path(indexed["PERUQA_DATA_DIR"]),
+    )
+    base = serve_app(create_app(settings, FakeEmbedder()))
+    over_http = httpx.post(f"{base}/ask", json={"question": question}, timeout=30)
+    assert over_http.status_code == 200, over_http.text
+    assert from_cli == over_http.json()
+    assert from_cli["notice"] and str(settings.max_question_words) in from_cli["notice"]
+    assert len(from_cli["question"].split()) == settings.max_question_words

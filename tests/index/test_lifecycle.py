@@ -28,7 +28,7 @@ from peruqa.index.store import load_index, read_manifest
 from peruqa.qa.service import QAService
 from peruqa.tools.quality_gate import EvalGate
 from peruqa.web.app import create_app
-from peruqa.web.reload import IndexWatcher
+from peruqa.web.watch import IndexWatcher
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -248,7 +248,7 @@ def test_watcher_reloads_a_new_build(settings: Settings) -> None:
     new_id = read_manifest(settings.index_dir).build_id
     deadline = time.monotonic() + 5
     while service.snapshot.data.manifest.build_id != new_id and time.monotonic() < deadline:
-        watcher.poke()
+        watcher.tick()
         time.sleep(0.02)
     assert service.snapshot.data.manifest.build_id == new_id
 

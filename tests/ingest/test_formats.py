@@ -9,10 +9,10 @@ import pytest
 from fpdf import FPDF
 
 from peruqa.config import get_settings
+from peruqa.errors import ReadError
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.ingest.documents import load_documents, read_document
-from peruqa.ingest.readers import ReadError
 from peruqa.qa.service import QAService
 
 PAGE_ONE = (

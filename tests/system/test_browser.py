@@ -14,7 +14,7 @@ import pytest
 
 from conftest import CORPUS, PROJECT, write_corpus
 from peruqa.config import Settings
-from peruqa.web.feedback import FeedbackStore
+from peruqa.records.feedback import FeedbackStore
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

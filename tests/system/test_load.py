@@ -1,7 +1,9 @@
 """A bounded load test over loopback HTTP: concurrent questions while the index reloads.
 
-About 20 s of traffic from several threads (varied questions, so most miss the cache),
-while another thread reloads the index again and again. Not one request may fail.
+Several threads ask varied questions (so most miss the cache) while another reloads the
+index again and again, until each has asked its share and the index has been reloaded
+many times. Not one request may fail. How many requests a second that is, is a figure of
+``make bench`` (bench/run.py), not a bound here: it depends on the machine.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from peruqa.web.app import create_app
 
 pytestmark = pytest.mark.slow
 
-DURATION_S = 20.0
 CLIENTS = 8
+QUESTIONS_EACH = 40
+RELOADS = 20
 TEMPLATES = [
     "When did the Example Relief Agency open an office in {place}?",
     "How many people received clean water in {place}?",
@@ -54,8 +57,11 @@ def test_concurrent_questions_while_reloading(
     reloads = 0
 
     def visitor() -> None:
+        asked = 0
         with httpx.Client(base_url=url, timeout=10.0) as client:
-            while not stop.is_set():
+            # Until its share is asked and the reloads are done: every question overlaps them.
+            while asked < QUESTIONS_EACH or reloads < RELOADS:
+                asked += 1
                 n = next(counter)
                 template = TEMPLATES[n % len(TEMPLATES)]
                 question = template.format(place=PLACES[n % len(PLACES)]) + f" ({n})"
@@ -79,18 +85,19 @@ def test_concurrent_questions_while_reloading(
             reloads += 1
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=visitor) for _ in range(CLIENTS)]
-    threads.append(threading.Thread(target=reloader))
-    for thread in threads:
+    visitors = [threading.Thread(target=visitor) for _ in range(CLIENTS)]
+    reloading = threading.Thread(target=reloader)
+    for thread in [*visitors, reloading]:
         thread.start()
-    time.sleep(DURATION_S)
+    for thread in visitors:
+        thread.join(timeout=300)  # a hang fails the test instead of holding the suite
     stop.set()
-    for thread in threads:
-        thread.join(timeout=15)
+    reloading.join(timeout=30)
 
+    assert not any(thread.is_alive() for thread in visitors)
     total = sum(statuses.values())
+    assert total >= CLIENTS * QUESTIONS_EACH
     assert statuses == Counter({200: total}), statuses
-    assert total > 200, f"only {total} requests in {DURATION_S} s"
-    assert reloads > 20
+    assert reloads >= RELOADS
     health = httpx.get(f"{url}/health", timeout=5.0).json()
     assert health["status"] == "ok"

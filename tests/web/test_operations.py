@@ -22,9 +22,9 @@ from peruqa.config import Settings, get_settings
 from peruqa.errors import ConfigError
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
+from peruqa.records.feedback import FeedbackStore
 from peruqa.web.app import create_app
 from peruqa.web.deps import get_service
-from peruqa.web.feedback import FeedbackStore
 from peruqa.web.ratelimit import client_address, parse_networks
 
 QUESTION = "When did the agency open an office in Cusco?"
@@ -243,8 +243,8 @@ def test_forwarded_for_counts_only_from_trusted_proxies() -> None:
     assert client_address("10.0.0.5", "6.6.6.6, 1.2.3.4", trusted) == "1.2.3.4"
     assert client_address("10.0.0.5", "1.2.3.4, 10.0.0.7", trusted) == "1.2.3.4"
     assert client_address("127.0.0.1", "1.2.3.4", []) == "127.0.0.1"  # none by default
-    with pytest.raises(ConfigError):
-        parse_networks(["not-an-address"])
+    with pytest.raises(ConfigError, match="PERUQA_TRUSTED_PROXIES"):
+        get_settings(trusted_proxies=["not-an-address"])  # checked once, by Settings
 
 
 def test_spoofed_forwarded_for_does_not_buy_a_new_allowance(settings: Settings) -> None:

@@ -6,15 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
+from peruqa.qa.reply import AskResponse, CitationOut, HighlightOut
 from peruqa.web.pages import carry, earlier_turns
-from peruqa.web.schemas import (
-    AskRequest,
-    AskResponse,
-    CitationOut,
-    FeedbackRequest,
-    HighlightOut,
-    error_body,
-)
+from peruqa.web.schemas import AskRequest, FeedbackRequest, error_body
 
 
 def test_ask_request_top_k_defaults_to_the_server_setting() -> None:

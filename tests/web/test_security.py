@@ -16,7 +16,8 @@ from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
 from peruqa.web.ratelimit import Limiter, make_storage
-from peruqa.web.security import CONTENT_SECURITY_POLICY, key_matches, public_message
+from peruqa.web.responses import public_message
+from peruqa.web.security import CONTENT_SECURITY_POLICY, key_matches
 
 QUESTION = {"question": "Since when has the Example Relief Agency worked in the Andes?"}
 
@@ -200,7 +201,7 @@ def test_query_log_rotates(settings: Settings) -> None:
 
 def test_query_log_shared_by_two_workers_loses_no_line(tmp_path: Path) -> None:
     from peruqa.qa.answering import Answer
-    from peruqa.web.querylog import QueryLog
+    from peruqa.records.querylog import QueryLog
 
     path = tmp_path / "queries.log"
     # Two handlers on one file stand for two worker processes, each with its own open file.

@@ -66,7 +66,7 @@
       fillMarked(quote, data.answer, mark.start, mark.end);
       quote.hidden = false;
       // Say so when the quote is in another language than the page: it is never translated.
-      var quotedIn = { en: text.quotedInEn, es: text.quotedInEs }[data.answer_language];
+      var quotedIn = JSON.parse(text.quotedIn || "{}")[data.answer_language];
       if (quotedIn && data.answer_language !== text.lang) {
         var note = turn.querySelector(".quote-lang");
         note.textContent = quotedIn;

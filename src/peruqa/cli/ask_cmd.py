@@ -23,8 +23,8 @@ TOP_K = click.IntRange(TOP_K_MIN, TOP_K_MAX)
 @index_option
 def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
     """Answer one question."""
+    from peruqa.qa.reply import to_response
     from peruqa.qa.service import QAService
-    from peruqa.web.schemas import to_response
 
     try:
         question.encode("utf-8")
@@ -34,10 +34,13 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
             "The question is not valid UTF-8 text; check the terminal's encoding."
         ) from exc
     service = QAService(settings_from(index_dir=index_dir))
-    answer = service.ask(question, top_k)
+    reply = service.reply(question, top_k)
     if as_json:
-        click.echo(to_response(answer).model_dump_json(indent=2))
+        click.echo(to_response(reply).model_dump_json(indent=2))
         return
+    answer = reply.answer
+    if reply.notice:
+        click.echo(reply.notice, err=True)
     click.echo(answer.answer)
     for number, citation in enumerate(answer.citations[:3], 1):
         page = f", page {citation.page}" if citation.page else ""

@@ -32,7 +32,7 @@ def feedback_group() -> None:
 )
 def feedback_export(fmt: str, output: Path | None, data_dir: Path | None) -> None:
     """Export all feedback as CSV or JSON lines, oldest first."""
-    from peruqa.web.feedback import FeedbackStore
+    from peruqa.records.feedback import FeedbackStore
 
     store = FeedbackStore.in_folder(settings_from(data_dir=data_dir).data_dir)
     count = len(store.list())

@@ -23,9 +23,9 @@ from peruqa.cli.base import main, settings_from
 )
 def report(data_dir: Path | None, top: int, svg: Path | None) -> None:
     """Most-asked and most-declined questions, unhelpful answers, daily volume."""
-    from peruqa.web.feedback import FeedbackStore
-    from peruqa.web.querylog import FILE_NAME
-    from peruqa.web.report import build_report, daily_svg, read_query_log, render_text
+    from peruqa.records.feedback import FeedbackStore
+    from peruqa.records.querylog import FILE_NAME
+    from peruqa.records.report import build_report, daily_svg, read_query_log, render_text
 
     settings = settings_from(data_dir=data_dir)
     result = build_report(

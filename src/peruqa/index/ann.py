@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import faiss
 
-from peruqa.config import Settings
-
-DEFAULT_M = 32
-DEFAULT_EF_CONSTRUCTION = 64
-DEFAULT_EF_SEARCH = 128
+from peruqa.config import Settings, default
 
 
 def make_faiss_index(
     kind: str,
     dim: int,
-    m: int = DEFAULT_M,
-    ef_construction: int = DEFAULT_EF_CONSTRUCTION,
-    ef_search: int = DEFAULT_EF_SEARCH,
+    m: int = default("hnsw_m"),
+    ef_construction: int = default("hnsw_ef_construction"),
+    ef_search: int = default("hnsw_ef_search"),
 ) -> faiss.Index:
     """An empty inner-product index of the given kind ("flat" or "hnsw")."""
     if kind == "flat":

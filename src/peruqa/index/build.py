@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peruqa.config import Settings
-from peruqa.errors import BuildRefusedError, IndexCorruptError, NoDocumentsError, PeruQAError
-from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from, vector_cache_from
+from peruqa.errors import BuildRefusedError, NoDocumentsError
+from peruqa.index.current import CurrentIndex
+from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from
 from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
 from peruqa.index.lock import build_lock
 from peruqa.index.manifest import (
     FIRST_STAGE_DIR,
-    IndexSpec,
     SourceDiff,
     diff_sources,
     first_stage_settings,
@@ -36,8 +36,6 @@ from peruqa.index.progress import (
     for_stage,
 )
 from peruqa.index.store import (
-    load_index,
-    read_manifest,
     remove_leftovers,
     set_aside_damaged,
     stage_index,
@@ -52,7 +50,6 @@ from peruqa.ingest.documents import (
     SkippedFile,
     load_documents,
 )
-from peruqa.ingest.readers import READER_VERSION
 
 # Called with (new index, current index or None) before the switch; raises to refuse it.
 Gate = Callable[[IndexData, IndexData | None], None]
@@ -104,57 +101,6 @@ class BuildReport:
 
 def _silent(done: int, total: int) -> None:
     """Progress nobody listens to."""
-
-
-@dataclass
-class _Current:
-    """The index a build replaces, as far as it could be loaded."""
-
-    data: IndexData | None
-    problem: str | None  # why it could not be loaded, when it exists
-    # The index is there but damaged: the build sets it aside instead of deleting it.
-    corrupt: bool = False
-
-    @classmethod
-    def load(cls, index_dir: Path) -> _Current:
-        if not index_dir.exists():
-            return cls(None, None)
-        try:
-            read_manifest(index_dir)
-        except IndexCorruptError as error:
-            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
-        except PeruQAError:
-            return cls(None, "the current index is unreadable")
-        try:
-            return cls(load_index(index_dir, None), None)
-        except IndexCorruptError as error:
-            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
-        except PeruQAError as error:
-            return cls(None, f"the current index could not be loaded ({error.message})")
-
-    def documents(self) -> dict[str, Document]:
-        """Its documents by source, so unchanged files are not parsed (or OCR'd) again; none
-        when older readers extracted them."""
-        if self.data is None or self.data.manifest.reader != READER_VERSION:
-            return {}
-        return {document.source: document for document in self.data.documents.values()}
-
-    def reusable(
-        self, settings: Settings, embedder: Embedder, full: bool
-    ) -> tuple[VectorCache, IndexData | None, str | None]:
-        """The vectors a build with ``embedder`` may reuse, the index they come from, and
-        why nothing is reused (None when vectors are reused or there was no index)."""
-        data, reason = self.data, self.problem
-        if data is not None:
-            spec = IndexSpec.from_settings(settings, embedder.name, embedder.dim)
-            problem = spec.reuse_problem(data.manifest)
-            if problem is not None:
-                data, reason = None, problem
-        if data is None:
-            return VectorCache(embedder.dim), None, reason
-        if full:
-            return VectorCache(embedder.dim), data, "a full rebuild was asked for"
-        return vector_cache_from(data), data, None
 
 
 def _job(
@@ -218,6 +164,98 @@ def _chunk_counts(new: IndexData, old: IndexData | None, changes: SourceDiff) ->
     }
 
 
+@dataclass
+class _Embedded:
+    """The library's vectors for the main model and, when asked for, the first stage's."""
+
+    cache: VectorCache
+    previous: IndexData | None  # the current index, when its vectors could be reused
+    reason: str | None  # why everything was embedded again, when it was
+    first_cache: VectorCache | None = None
+
+
+def _embed(
+    library: ChunkedLibrary,
+    current: CurrentIndex,
+    settings: Settings,
+    embedder: Embedder,
+    first_stage: Embedder | None,
+    progress: StageProgress | None,
+    full: bool,
+) -> _Embedded:
+    cache, previous, reason = current.reusable(settings, embedder, full)
+    jobs = [_job(library, embedder, cache, settings, progress)]
+    first_cache: VectorCache | None = None
+    if first_stage is not None:
+        fast = first_stage_settings(settings)
+        first_current = CurrentIndex.load(settings.index_dir / FIRST_STAGE_DIR)
+        first_cache, _, _ = first_current.reusable(fast, first_stage, full)
+        jobs.append(_job(library, first_stage, first_cache, fast, progress))
+    # Both models in one pool: the fast one fills the cores while the main one finishes.
+    embed_jobs(jobs, settings.build_processes)
+    return _Embedded(cache, previous, reason, first_cache)
+
+
+def _assemble(
+    library: ChunkedLibrary,
+    loaded: LoadReport,
+    embedded: _Embedded,
+    settings: Settings,
+    embedder: Embedder,
+) -> IndexData:
+    """The new index in memory, with the files left out and why."""
+    not_indexed = {item.source for item in loaded.skipped}
+    not_indexed |= {item.source for item in loaded.duplicates}
+    problems = {item.source: item.reason for item in loaded.skipped}
+    problems |= {item.source: f"duplicate of {item.same_as}" for item in loaded.duplicates}
+    return index_data_from(
+        library,
+        embedder,
+        settings,
+        embedded.cache,
+        skipped={source: loaded.fingerprints[source] for source in not_indexed},
+        problems=problems,
+    )
+
+
+def _write_and_swap(
+    data: IndexData,
+    library: ChunkedLibrary,
+    embedded: _Embedded,
+    settings: Settings,
+    first_stage: Embedder | None,
+    progress: StageProgress | None,
+    gate: Gate | None,
+    corrupt: bool,
+) -> Path | None:
+    """Write the new index beside the current one, check it, and swap it in: all or nothing.
+    A ``corrupt`` current index is set aside rather than replaced; returns where it went."""
+    set_aside: Path | None = None
+    index_dir = settings.index_dir
+    writing = for_stage(progress, WRITING) or _silent
+    parts = 1 if embedded.first_cache is None else 2
+    writing(0, parts)
+    staging = stage_index(data, index_dir)
+    try:
+        writing(1, parts)
+        if first_stage is not None and embedded.first_cache is not None:
+            fast = first_stage_settings(settings)
+            first = index_data_from(library, first_stage, fast, embedded.first_cache)
+            write_parts(first, staging / FIRST_STAGE_DIR)
+            writing(2, parts)
+        if gate is not None:
+            checking = for_stage(progress, GATE) or _silent
+            checking(0, 1)
+            gate(data, embedded.previous)
+            checking(1, 1)
+        if corrupt:
+            set_aside = set_aside_damaged(index_dir)
+        swap_in(staging, index_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return set_aside
+
+
 def build(
     settings: Settings,
     embedder: Embedder,
@@ -239,58 +277,21 @@ def build(
     if not source_dir.is_dir():
         raise NoDocumentsError(f"The source folder {source_dir} does not exist.")
     started = time.perf_counter()
-    set_aside: Path | None = None
     with build_lock(index_dir, settings.index_lock_timeout_s):
         remove_leftovers(index_dir)
-        current = _Current.load(index_dir)
+        current = CurrentIndex.load(index_dir)
         old_documents = current.data.manifest.documents if current.data is not None else {}
         loaded = _read(settings, progress, {} if full else current.documents())
         _check_loaded(loaded, settings, strict)
         library = _chunk(loaded, settings, progress)
-        cache, previous, reason = current.reusable(settings, embedder, full)
-        jobs = [_job(library, embedder, cache, settings, progress)]
-        first_cache: VectorCache | None = None
-        fast = first_stage_settings(settings)
-        if first_stage is not None:
-            first_current = _Current.load(index_dir / FIRST_STAGE_DIR)
-            first_cache, _, _ = first_current.reusable(fast, first_stage, full)
-            jobs.append(_job(library, first_stage, first_cache, fast, progress))
-        # Both models in one pool: the fast one fills the cores while the main one finishes.
-        embed_jobs(jobs, settings.build_processes)
-        not_indexed = {item.source for item in loaded.skipped}
-        not_indexed |= {item.source for item in loaded.duplicates}
-        problems = {item.source: item.reason for item in loaded.skipped}
-        problems |= {item.source: f"duplicate of {item.same_as}" for item in loaded.duplicates}
-        data = index_data_from(
-            library,
-            embedder,
-            settings,
-            cache,
-            skipped={source: loaded.fingerprints[source] for source in not_indexed},
-            problems=problems,
+        embedded = _embed(library, current, settings, embedder, first_stage, progress, full)
+        data = _assemble(library, loaded, embedded, settings, embedder)
+        set_aside = _write_and_swap(
+            data, library, embedded, settings, first_stage, progress, gate, current.corrupt
         )
-        writing = for_stage(progress, WRITING) or _silent
-        parts = 1 if first_cache is None else 2
-        writing(0, parts)
-        staging = stage_index(data, index_dir)
-        try:
-            writing(1, parts)
-            if first_stage is not None and first_cache is not None:
-                first = index_data_from(library, first_stage, fast, first_cache)
-                write_parts(first, staging / FIRST_STAGE_DIR)
-                writing(2, parts)
-            if gate is not None:
-                checking = for_stage(progress, GATE) or _silent
-                checking(0, 1)
-                gate(data, previous)
-                checking(1, 1)
-            if current.corrupt:
-                set_aside = set_aside_damaged(index_dir)
-            swap_in(staging, index_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     changes = diff_sources(old_documents, data.manifest.documents)
-    report = BuildReport(
+    first_cache = embedded.first_cache
+    return BuildReport(
         documents=len(loaded.documents),
         chunks=data.manifest.chunks,
         sentences=data.manifest.sentences,
@@ -300,12 +301,11 @@ def build(
         duplicates=loaded.duplicates,
         changes=changes,
         chunk_counts=_chunk_counts(data, current.data, changes),
-        embedded=cache.embedded,
-        reused=max(len(set(library.texts(settings.chunk_vectors))) - cache.embedded, 0),
-        full_rebuild=reason,
+        embedded=embedded.cache.embedded,
+        reused=max(len(set(library.texts(settings.chunk_vectors))) - embedded.cache.embedded, 0),
+        full_rebuild=embedded.reason,
         first_stage_embedded=None if first_cache is None else first_cache.embedded,
         ocr_pages={d.source: d.ocr_pages for d in library.documents.values() if d.ocr_pages},
         unreadable_pages=dict(loaded.unreadable_pages),
         set_aside=set_aside,
     )
-    return report

@@ -13,10 +13,8 @@ import numpy as np
 from peruqa import __version__
 from peruqa.config import Settings
 from peruqa.index.ann import index_from_settings
-from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
 from peruqa.index.manifest import Manifest
-from peruqa.index.progress import Progress
 from peruqa.index.vector_cache import VectorCache
 from peruqa.ingest.chunking import CHUNKER_VERSION, Chunk, Sentence, chunk_document
 from peruqa.ingest.documents import Document
@@ -58,12 +56,26 @@ def sentence_embedding_text(document: Document, sentence: Sentence) -> str:
     return f"{document.title} — {sentence.text}"
 
 
+def number_sentences(rows: dict[tuple[str, int], int], chunk: Chunk) -> list[Sentence]:
+    """Give ``chunk``'s sentences not yet in ``rows`` the next rows; returns those sentences.
+
+    Rows follow first-seen order (overlapping chunks share some): a build numbers them this
+    way and a load numbers them again the same way, so they need not be stored.
+    """
+    new: list[Sentence] = []
+    for sentence in chunk.sentences:
+        key = (chunk.doc_id, sentence.start)
+        if key not in rows:
+            rows[key] = len(rows)
+            new.append(sentence)
+    return new
+
+
 def sentence_rows(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
-    """Row of each distinct sentence, in first-seen order (overlapping chunks share some)."""
+    """Row of each distinct sentence (see ``number_sentences``)."""
     rows: dict[tuple[str, int], int] = {}
     for chunk in chunks:
-        for sentence in chunk.sentences:
-            rows.setdefault((chunk.doc_id, sentence.start), len(rows))
+        number_sentences(rows, chunk)
     return rows
 
 
@@ -88,11 +100,8 @@ class ChunkedLibrary:
         for chunk in chunks:
             self.chunks.append(chunk)
             self.chunk_texts.append(chunk_embedding_text(document, chunk))
-            for sentence in chunk.sentences:
-                key = (chunk.doc_id, sentence.start)
-                if key not in self.rows:
-                    self.rows[key] = len(self.rows)
-                    self.sentence_texts.append(sentence_embedding_text(document, sentence))
+            for sentence in number_sentences(self.rows, chunk):
+                self.sentence_texts.append(sentence_embedding_text(document, sentence))
         return len(chunks)
 
     @classmethod
@@ -190,17 +199,3 @@ def index_data_from(
         library.rows,
         chunk_vectors,
     )
-
-
-def build_index_data(
-    documents: Iterable[Document],
-    embedder: Embedder,
-    settings: Settings,
-    progress: Progress | None = None,
-    cache: VectorCache | None = None,
-) -> IndexData:
-    """Chunk and embed ``documents`` in memory; texts already in ``cache`` are not embedded."""
-    cache = cache if cache is not None else VectorCache(embedder.dim)
-    library = ChunkedLibrary.of(documents, settings)
-    embed_jobs([EmbedJob(embedder, cache, library.texts(settings.chunk_vectors), progress)])
-    return index_data_from(library, embedder, settings, cache)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from peruqa.config import default
 from peruqa.errors import IndexBusyError
 
 
@@ -17,7 +18,9 @@ def lock_path(index_dir: Path) -> Path:
 
 
 @contextmanager
-def build_lock(index_dir: Path, timeout_s: float = 10.0) -> Iterator[None]:
+def build_lock(
+    index_dir: Path, timeout_s: float = default("index_lock_timeout_s")
+) -> Iterator[None]:
     """Hold the build lock; raise IndexBusyError when another build keeps it past ``timeout_s``.
 
     The OS releases the lock if the holder dies, so a killed build never blocks the next.

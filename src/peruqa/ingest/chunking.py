@@ -12,19 +12,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from peruqa.config import default
 from peruqa.ingest.documents import Document
+from peruqa.text.languages import all_words
 
 # A bullet or list marker at the start of a line is not part of the sentence.
 # Markdown heading marks count too: "# Title" is the sentence "Title".
 _BULLET = re.compile(r"^[ \t]*(?:[•·▪◦‣●○■□–—*+\-]|\d{1,2}[.)]|#{1,6})[ \t]+")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+|$)")
 _TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
-# Abbreviations whose full stop does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "e.g", "i.e", "approx",
-    "mz", "urb", "av", "jr", "sr", "sra", "dra", "ing", "lic", "art", "inc", "ltd", "co",
-    "fig", "p", "pp", "vol", "ed", "eds", "u.s", "u.k", "a.m", "p.m",
-}  # fmt: skip
+# Abbreviations whose full stop does not end a sentence, in every language.
+_ABBREVIATIONS = frozenset(all_words("abbreviations"))
 # Bump when the splitting rules change: indexes built by older rules are then rebuilt.
 CHUNKER_VERSION = 2
 _HEADING_MAX_WORDS = 10
@@ -143,7 +141,11 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-def chunk_document(document: Document, max_chars: int = 700, overlap: int = 1) -> list[Chunk]:
+def chunk_document(
+    document: Document,
+    max_chars: int = default("chunk_max_chars"),
+    overlap: int = default("chunk_overlap_sentences"),
+) -> list[Chunk]:
     """Group sentences into chunks of at most ``max_chars`` (a single longer sentence stands
     alone), each starting with the last ``overlap`` sentences of the previous chunk."""
     sentences = split_sentences(document.text)

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import yaml
 
-from peruqa.ingest.readers import READERS, ReadError
+from peruqa.config import default
+from peruqa.errors import ReadError
+from peruqa.ingest.readers import READERS
 from peruqa.text.language import detect_language, fold
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9]+")
 SIDECAR_SUFFIXES = (".yml", ".yaml")
-DEFAULT_MAX_FILE_MB = 50.0
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _read_bytes(path: Path, max_file_mb: float) -> bytes:
 
 
 def read_document(
-    path: Path, root: Path, doc_id: str | None = None, max_file_mb: float = DEFAULT_MAX_FILE_MB
+    path: Path, root: Path, doc_id: str | None = None, max_file_mb: float = default("max_file_mb")
 ) -> Document:
     """Read one file into a Document; raises ReadError with a reason fit for a maintainer."""
     relative = path.relative_to(root)
@@ -232,7 +233,7 @@ def _normalised_text_key(text: str) -> str:
 
 def load_documents(
     root: Path,
-    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    max_file_mb: float = default("max_file_mb"),
     progress: Callable[[int, int], None] | None = None,
     known: Mapping[str, Document] | None = None,
 ) -> LoadReport:

@@ -10,6 +10,8 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from peruqa.text.languages import codes
+
 # Never content: scripts, chrome and widgets.
 _DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "form", "button",
@@ -104,7 +106,7 @@ def html_main_text(html: str) -> tuple[str, dict[str, object]]:
     metadata: dict[str, object] = {}
     root_tag = tree.css_first("html")
     language = (root_tag.attributes.get("lang") or "") if root_tag else ""
-    if language[:2].lower() in ("en", "es"):
+    if language[:2].lower() in codes():
         metadata["language"] = language[:2].lower()
     publisher = _meta(tree, 'meta[property="og:site_name"]') or _meta(tree, 'meta[name="author"]')
     if publisher:

@@ -14,7 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-LANGUAGES = "eng+spa"
+from peruqa.text.languages import LANGUAGES as REGISTRY
+
+# Every registered language's trained data, read at once ("eng+spa").
+LANGUAGES = "+".join(language.ocr for language in REGISTRY.values())
 # 300 dpi is tesseract's sweet spot for body text; lower loses small print.
 DPI = 300
 PAGE_TIMEOUT_S = 120

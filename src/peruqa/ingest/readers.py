@@ -11,12 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from peruqa.errors import ReadError
 from peruqa.ingest import ocr
 from peruqa.ingest.html_text import html_main_text
-
-
-class ReadError(Exception):
-    """A file could not be read; the message says why, for the maintainer's report."""
+from peruqa.text.languages import codes
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,7 @@ def read_docx(raw: bytes) -> ReadContent:
     if (properties.author or "").strip():
         metadata["publisher"] = properties.author.strip()
     language = (properties.language or "").strip().lower()[:2]
-    if language in ("en", "es"):
+    if language in codes():
         metadata["language"] = language
     text = "\n\n".join(block for block in blocks if block)
     return ReadContent(text=text, metadata=metadata, allows_front_matter=False)

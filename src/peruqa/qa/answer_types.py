@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from peruqa.text import vocab_en, vocab_es
 from peruqa.text.language import fold
+from peruqa.text.languages import LANGUAGES, all_words
 from peruqa.text.names import CAPITALISED, acronyms
 
 
@@ -27,10 +27,22 @@ class AnswerType(StrEnum):
     OTHER = "other"
 
 
-_MONTHS = "|".join(vocab_en.MONTHS + vocab_es.MONTHS)
-_NUMBER_WORDS = "|".join(vocab_en.NUMBER_WORDS + vocab_es.NUMBER_WORDS)
+def _either(attribute: str) -> str:
+    """Every language's words of one kind, as alternatives of a regular expression."""
+    return "|".join(all_words(attribute))
+
+
+def _asks(kind: str) -> re.Pattern[str]:
+    """How any language's question asks for an answer of ``kind`` (see ``Language``)."""
+    patterns = [language.question_patterns[kind] for language in LANGUAGES.values()]
+    return re.compile("|".join(p for p in patterns if p))
+
+
+_MONTHS = _either("months")
+_NUMBER_WORDS = _either("number_words")
+_PERCENT_WORDS = _either("percent_words")
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
-_PERCENT = re.compile(r"%|per ?cent|por ciento", re.IGNORECASE)
+_PERCENT = re.compile(rf"%|{_PERCENT_WORDS}", re.IGNORECASE)
 
 # (phrase, where it starts in the sentence) -> True when the phrase is not an answer.
 Skip = Callable[[str, int], bool]
@@ -57,19 +69,10 @@ class TypeRule:
 
 # Tried in this order: "what percentage" is a percent question before it is a number one.
 RULES: tuple[TypeRule, ...] = (
-    TypeRule(
-        AnswerType.EXPANSION,
-        re.compile(r"\bstand for\b|\bstands for\b|\bsignifica\b|\bsiglas?\b"),
-        None,
-    ),
+    TypeRule(AnswerType.EXPANSION, _asks("expansion"), None),
     TypeRule(
         AnswerType.DATE,
-        re.compile(
-            # "when" only as the question word itself, not "... check when it visits".
-            r"^(?:\S+ ){0,2}(?:when|cuando)\b|\bwhat year\b|\bwhich year\b|\bwhat date\b"
-            r"|\bsince what\b"
-            r"|\bque (ano|fecha)\b|\ben que ano\b|\bdesde que\b|\bdesde cuando\b"
-        ),
+        _asks("date"),
         re.compile(
             rf"\b(?:(?:{_MONTHS})\s+)?(?:1[89]\d\d|20\d\d)(?:\s*[–-]\s*(?:1[89]\d\d|20\d\d))?\b",
             re.IGNORECASE,
@@ -77,54 +80,43 @@ RULES: tuple[TypeRule, ...] = (
     ),
     TypeRule(
         AnswerType.PERCENT,
-        re.compile(
-            r"\b(percentage|share|proportion|per cent|percent|rate|porcentaje|proporcion|tasa)\b"
-        ),
-        re.compile(r"\d[\d,.]*\s*(?:%|per cent|percent|por ciento)", re.IGNORECASE),
+        _asks("percent"),
+        re.compile(rf"\d[\d,.]*\s*(?:%|{_PERCENT_WORDS})", re.IGNORECASE),
     ),
     TypeRule(
         AnswerType.NUMBER,
+        _asks("number"),
         re.compile(
-            r"\bhow (many|much|old|long)\b|\bwhat (number|amount|place|rank|score)\b"
-            r"|\bcuant[oa]s?\b|\bque (numero|cantidad|puesto|edad)\b"
-        ),
-        re.compile(
-            rf"[£$€]?\d[\d,.]*(?:\s*(?:%|per cent|percent|por ciento|th|st|nd|rd))?"
-            rf"(?:\s+(?:to|-|–|a)\s+\d[\d,.]*)?(?:\s+out of\s+\d+)?"
-            rf"|\b(?:more than |over |about |some |a |one )?(?:{_NUMBER_WORDS})\b"
-            rf"(?:\s+(?:years|per cent))?",
+            rf"[£$€]?\d[\d,.]*(?:\s*(?:%|{_PERCENT_WORDS}|{_either('ordinal_suffixes')}))?"
+            rf"(?:\s+(?:-|–|{_either('range_words')})\s+\d[\d,.]*)?"
+            rf"(?:\s+(?:{_either('number_outs')})\s+\d+)?"
+            rf"|\b(?:(?:{_either('number_leads')}) )?(?:{_NUMBER_WORDS})\b"
+            rf"(?:\s+(?:{_either('number_units')}))?",
             re.IGNORECASE,
         ),
         skip=_year_or_percent,
     ),
     TypeRule(
         AnswerType.PERSON,
-        re.compile(
-            r"\bwho\b|\bwhom\b|\bquien(es)?\b|\bwhat is the name\b|\bcomo se llama\b"
-            r"|\bwhich (partner|organi[sz]ation|agency|group|ngo|institution)s?\b"
-            r"|\bque (organizacion|socio|institucion|entidad|agencia|ong)\b"
-        ),
+        _asks("person"),
         # Runs of capitalised words (with the small joiners names use).
-        re.compile(rf"\b{CAPITALISED}(?:\s+(?:de|del|la|of)?\s*{CAPITALISED})+"),
+        re.compile(rf"\b{CAPITALISED}(?:\s+(?:{_either('person_joiners')})?\s*{CAPITALISED})+"),
         skip=_lone_first_word,
     ),
     TypeRule(
         AnswerType.PLACE,
-        re.compile(
-            r"\bwhere\b|\bin which (region|country|city|province|district|place)s?\b"
-            r"|\bwhich (region|country|city|countries|regions)\b|\bdonde\b"
-            r"|\ben que (region|pais|ciudad|provincia|lugar)\b|\bque (region|pais|ciudad|lugar)\b"
-        ),
+        _asks("place"),
         # "and" joins two places: "Ayacucho, Cusco and Junín".
-        re.compile(rf"\b{CAPITALISED}(?:,?\s+(?:and|y|de|del)?\s*{CAPITALISED})*"),
+        re.compile(rf"\b{CAPITALISED}(?:,?\s+(?:{_either('place_joiners')})?\s*{CAPITALISED})*"),
     ),
 )
 RULE_FOR: dict[AnswerType, TypeRule] = {rule.type: rule for rule in RULES}
 
-_WH_WORD = re.compile(rf"^({'|'.join([*vocab_en.QUESTION_WORDS, *vocab_es.QUESTION_WORDS])})$")
+_WH_WORD = re.compile(rf"^({_either('question_words')})$")
 _WHAT_IS_ACRONYM = re.compile(
-    r"^(?:what|who) (?:is|are|was|were) (?:the )?[A-Z][A-Z0-9]{1,9}\W*$"
-    r"|^(?:qu[eé]|qui[eé]n) (?:es|son|era) (?:el |la |los |las )?[A-Z][A-Z0-9]{1,9}\W*$",
+    "|".join(
+        rf"{language.acronym_question}[A-Z][A-Z0-9]{{1,9}}\W*$" for language in LANGUAGES.values()
+    ),
     re.IGNORECASE,
 )
 

@@ -154,10 +154,17 @@ class Reader:
 
     @classmethod
     def load(
-        cls, path: Path = READER_FILE, meta_path: Path = READER_META, quantise: bool = True
+        cls,
+        path: Path = READER_FILE,
+        meta_path: Path = READER_META,
+        quantise: bool = True,
+        threads: int = 1,
     ) -> Reader:
         meta = _check(path, meta_path)
         import torch
+
+        # One thread, like the embedders: two workers share two cores.
+        torch.set_num_threads(threads)
         from safetensors.numpy import load_file
 
         from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file

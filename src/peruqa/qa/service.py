@@ -1,11 +1,14 @@
 """The question-answering service: validated questions in, answers out, with a small cache.
 
-The web app and the CLI both talk to this one object. Its index can be swapped while it
+The web app, ``peruqa ask`` and ``peruqa eval`` all talk to this one object, and every check
+on a question (empty, too long, cut to the words the model reads) happens here, so they all
+give the same answer to the same question. Its index can be swapped while it
 serves (see ``reload``): each request reads one consistent snapshot.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -14,15 +17,26 @@ from dataclasses import dataclass, replace
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN, Settings
 from peruqa.errors import InvalidQuestionError, PeruQAError
-from peruqa.index.embedding import Embedder, make_embedder
+from peruqa.index.embedding import Embedder, make_embedder, question_tokens
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.question import Question, analyse
+from peruqa.qa.question import Question, analyse, bound_question
 from peruqa.qa.reading import load_reading
+from peruqa.qa.reply import Reply
 from peruqa.qa.retrieve import Retriever
+from peruqa.text.i18n import message
 
 log = logging.getLogger("peruqa.qa.service")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A question that passed the checks: spaces collapsed, cut to the words the model reads."""
+
+    text: str
+    top_k: int
+    cut: bool
 
 
 @dataclass(frozen=True)
@@ -144,10 +158,6 @@ class QAService:
         assert snapshot is not None
         return snapshot
 
-    @property
-    def loaded(self) -> bool:
-        return self._snapshot is not None
-
     def sibling(self, **overrides: object) -> QAService:
         """A service over the same loaded index and models with other settings (``peruqa
         eval`` asks again with the threshold at 0 to tabulate every threshold)."""
@@ -166,7 +176,9 @@ class QAService:
 
     # -- questions -------------------------------------------------------------------
 
-    def validate(self, question: str) -> str:
+    def check(self, question: str, top_k: int | None = None) -> Checked:
+        """The question ready to answer, or ``InvalidQuestionError``: cheap, so the server runs
+        it before a question waits for a model thread."""
         cleaned = " ".join(question.split())
         if not cleaned:
             raise InvalidQuestionError("Please type a question.")
@@ -175,13 +187,31 @@ class QAService:
                 f"The question is too long ({len(cleaned)} characters); "
                 f"the limit is {self.settings.max_question_chars}."
             )
-        return cleaned
-
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        cleaned = self.validate(question)
         k = self.settings.top_k if top_k is None else top_k
         if not TOP_K_MIN <= k <= TOP_K_MAX:
             raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
+        text, cut = bound_question(
+            cleaned,
+            self.settings.max_question_words,
+            self.settings.max_question_tokens,
+            functools.partial(question_tokens, self.embedder),
+        )
+        return Checked(text, k, cut)
+
+    def reply(self, question: str | Checked, top_k: int | None = None) -> Reply:
+        """The answer, with the notice that says when the question was cut."""
+        checked = question if isinstance(question, Checked) else self.check(question, top_k)
+        answer = self._answer(checked.text, checked.top_k)
+        notice = None
+        if checked.cut:
+            words = self.settings.max_question_words
+            notice = message("truncated", answer.language).format(words=words)
+        return Reply(answer, notice)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        return self.reply(question, top_k).answer
+
+    def _answer(self, cleaned: str, k: int) -> Answer:
         key = (cleaned.casefold(), k)
         with self._lock:
             cached = self._cache.get(key)

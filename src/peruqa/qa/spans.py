@@ -6,14 +6,14 @@ import re
 
 from peruqa.qa.answer_types import RULE_FOR, AnswerType
 from peruqa.qa.question import Question
-from peruqa.text import vocab_en, vocab_es
 from peruqa.text.language import fold
+from peruqa.text.languages import all_words
 from peruqa.text.lexical import terms
 from peruqa.text.names import acronyms
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_JOINERS = vocab_en.NAME_JOINERS | vocab_es.NAME_JOINERS
-_PHRASE_STARTS = vocab_en.PHRASE_STARTS | vocab_es.PHRASE_STARTS
+_JOINERS = frozenset(all_words("name_joiners"))
+_PHRASE_STARTS = frozenset(all_words("phrase_starts"))
 
 
 def answer_span(sentence: str, question: Question) -> tuple[int, int] | None:

@@ -1,16 +1,16 @@
-"""Language detection (English / Spanish) and text folding shared by the lexical layers."""
+"""Language detection over the registry (``peruqa.text.languages``), and the text folding
+shared by the lexical layers."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from peruqa.text import vocab_en, vocab_es
+from peruqa.text.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-Language = str  # "en" or "es"
+Language = str  # a code of the registry (peruqa.text.languages)
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
-_ES_MARKS = re.compile(f"[{vocab_es.MARKS}]", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
@@ -23,12 +23,20 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def detect_language(text: str, default: Language = "en") -> Language:
-    """Guess 'en' or 'es' from function words and Spanish-only marks."""
+def _marks(text: str, marks: str) -> int:
+    # re caches the compiled class, so this costs one scan of the text per language.
+    return len(re.findall(f"[{re.escape(marks)}]", text, re.IGNORECASE)) if marks else 0
+
+
+def detect_language(text: str, default: Language = DEFAULT_LANGUAGE) -> Language:
+    """The registered language whose function words (and marks, counted twice) ``text``
+    uses most; ``default`` when two or more tie for the lead."""
     tokens = [word.lower() for word in words(text)]
-    en = sum(token in vocab_en.FUNCTION_WORDS for token in tokens)
-    es = sum(token in vocab_es.FUNCTION_WORDS for token in tokens)
-    es += 2 * len(_ES_MARKS.findall(text))
-    if en == es:
-        return default
-    return "es" if es > en else "en"
+    scores = {
+        code: sum(token in language.function_words for token in tokens)
+        + 2 * _marks(text, language.marks)
+        for code, language in LANGUAGES.items()
+    }
+    best = max(scores.values())
+    leaders = [code for code, score in scores.items() if score == best]
+    return leaders[0] if len(leaders) == 1 else default

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 
-from peruqa.text import vocab_en, vocab_es
 from peruqa.text.language import fold, words
+from peruqa.text.languages import all_words
 from peruqa.text.names import CAPITALISED
 
-# Function words of both languages, and question words, carry no evidence of topic.
-STOPWORDS = vocab_en.STOPWORDS | vocab_es.STOPWORDS
+# Function words of every language, and question words, carry no evidence of topic.
+STOPWORDS = frozenset(all_words("stopwords"))
 _DIGIT_GROUP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _POSSESSIVE = re.compile(r"['’]s\b")
 # Capitalised words past the first, and numbers: the parts of a question that don't change

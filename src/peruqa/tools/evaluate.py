@@ -12,6 +12,7 @@ from pathlib import Path
 from peruqa.errors import EvalFileError
 from peruqa.qa.service import QAService
 from peruqa.text.language import fold
+from peruqa.text.languages import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def load_items(path: Path) -> list[EvalItem]:
             items.append(
                 EvalItem(
                     id=str(record.get("id", number)),
-                    lang=str(record.get("lang", "en")),
+                    lang=str(record.get("lang", DEFAULT_LANGUAGE)),
                     question=str(record["question"]),
                     answerable=bool(record.get("answerable", True)),
                     answer=record.get("answer"),

@@ -4,15 +4,20 @@ prefix, and the right token never refused."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 
+from peruqa.errors import (
+    AdminDisabledError,
+    ForbiddenError,
+    PeruQAError,
+    RateLimitedError,
+    UnauthorizedError,
+)
 from peruqa.web.deps import WebContext
 from peruqa.web.ratelimit import client_of
-from peruqa.web.reload import admin_denial
-from peruqa.web.schemas import error_body
 
 # Wrong tokens that start alike count together, wherever they come from: guessing spread
 # over many addresses still spends one allowance per prefix.
@@ -30,8 +35,22 @@ def _failure_keys(client: str, authorization: str | None) -> list[str]:
     return keys
 
 
-def admin_check(context: WebContext, request: Request) -> JSONResponse | None:
-    """None when the bearer token is right, else the response that refuses the request.
+def admin_denial(admin_token: str | None, authorization: str | None) -> PeruQAError | None:
+    """Why an admin request is refused, or None when its bearer token is right."""
+    if not admin_token:
+        return AdminDisabledError(
+            "The admin endpoints are off: set PERUQA_ADMIN_TOKEN on the server to use them."
+        )
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return UnauthorizedError("Send the admin token as 'Authorization: Bearer …'.")
+    if not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+        return ForbiddenError("The admin token is not valid.")
+    return None
+
+
+def admin_check(context: WebContext, request: Request) -> None:
+    """Returns when the bearer token is right; raises the error that refuses the request.
 
     The right token is checked first and always accepted: an operator behind a proxy
     shared with a guesser is never locked out. Wrong ones spend from the allowance
@@ -41,20 +60,15 @@ def admin_check(context: WebContext, request: Request) -> JSONResponse | None:
     authorization = request.headers.get("authorization")
     denial = admin_denial(context.settings.admin_token, authorization)
     if denial is None:
-        return None
-    if denial.status in (401, 403):
+        return
+    if isinstance(denial, UnauthorizedError | ForbiddenError):
         keys = _failure_keys(client_of(request.scope), authorization)
         wait = max(context.admin_failures.blocked(key) for key in keys)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            return JSONResponse(
-                error_body("rate_limited", f"Too many failed admin attempts; wait {seconds} s."),
-                status_code=429,
-                headers={"Retry-After": str(seconds)},
+            raise RateLimitedError(
+                f"Too many failed admin attempts; wait {seconds} s.", retry_after=seconds
             )
         for key in keys:
             context.admin_failures.hit(key)
-    headers = {"WWW-Authenticate": "Bearer"} if denial.status == 401 else None
-    return JSONResponse(
-        error_body(denial.code, denial.message), status_code=denial.status, headers=headers
-    )
+    raise denial

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from peruqa.errors import AnswerTimeoutError, PeruQAError
+from peruqa.errors import AnswerTimeoutError, OverloadedError, TooManyPendingError
 
 T = TypeVar("T")
 
@@ -37,22 +37,6 @@ T = TypeVar("T")
 _INITIAL_COST_S = 0.05
 # Weight of the newest measurement in the moving average of cost per question.
 _COST_WEIGHT = 0.2
-
-
-class OverloadedError(PeruQAError):
-    """The queue is full, or this question would wait past the timeout: try again later."""
-
-    code = "overloaded"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class TooManyPendingError(OverloadedError):
-    """This address already has its share of questions waiting."""
-
-    code = "too_many_pending"
 
 
 @dataclass(eq=False)
@@ -85,11 +69,6 @@ class Admission:
         self._on_depth = on_depth
 
     # -- figures ---------------------------------------------------------------------
-
-    @property
-    def cost_s(self) -> float:
-        """Recent cost of one question (moving average, seconds)."""
-        return self._cost_s
 
     @property
     def depth(self) -> int:

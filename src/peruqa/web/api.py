@@ -12,6 +12,8 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from peruqa.errors import ForbiddenError, IndexMissingError
+from peruqa.qa.reply import AskResponse, to_response
 from peruqa.web import metrics
 from peruqa.web.admin import admin_check
 from peruqa.web.asking import ask_question
@@ -19,16 +21,12 @@ from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
 from peruqa.web.ratelimit import address_in, client_of
 from peruqa.web.schemas import (
     AskRequest,
-    AskResponse,
     ErrorResponse,
     FeedbackCreated,
     FeedbackRequest,
     HealthResponse,
     ReadyResponse,
-    error_body,
-    to_response,
 )
-from peruqa.web.security import public_message
 
 router = APIRouter()
 
@@ -41,8 +39,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS)
 async def ask(body: AskRequest, request: Request, context: ContextDep) -> AskResponse:
-    asked = await ask_question(context, request, body.question, body.top_k)
-    return to_response(asked.answer, asked.notice)
+    return to_response(await ask_question(context, request, body.question, body.top_k))
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=_ERRORS)
@@ -107,15 +104,12 @@ async def ready(service: ServiceDep, context: ContextDep) -> Response:
     make a worker unready (it limits on its own), but it is reported."""
     snapshot = service.current
     if snapshot is None:
-        error = service.load_error
-        body = (
-            error_body(error.code, public_message(error.message))
-            if error is not None
-            else error_body(
-                "index_missing", "No index is loaded yet; build it with 'peruqa index'."
-            )
+        # The load's own error (index_corrupt, ...) rather than a guess; ready or not, a
+        # load balancer may ask again in a few seconds.
+        error = service.load_error or IndexMissingError(
+            "No index is loaded yet; build it with 'peruqa index'."
         )
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+        raise type(error)(error.message, retry_after=5)
     return JSONResponse(
         ReadyResponse(
             ready=True,
@@ -128,8 +122,7 @@ async def ready(service: ServiceDep, context: ContextDep) -> Response:
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(request: Request, context: ContextDep) -> Response:
     if not address_in(client_of(request.scope), context.settings.metrics_allow):
-        body = error_body("forbidden", "The metrics are not public; see PERUQA_METRICS_ALLOW.")
-        return JSONResponse(body, status_code=403)
+        raise ForbiddenError("The metrics are not public; see PERUQA_METRICS_ALLOW.")
     text, content_type = metrics.exposition()
     return Response(text, media_type=content_type)
 
@@ -144,9 +137,7 @@ async def prometheus_metrics(request: Request, context: ContextDep) -> Response:
 )
 def admin_reload(request: Request, context: ContextDep) -> JSONResponse:
     """Load the index from disk again on every worker; requests in flight finish on the old one."""
-    denied = admin_check(context, request)
-    if denied is not None:
-        return denied
+    admin_check(context, request)
     started = time.perf_counter()
     context.reloader.reload_everywhere()  # on failure: 503, and the old index stays
     snapshot = context.service.snapshot

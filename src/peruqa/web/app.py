@@ -14,27 +14,29 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peruqa.config import Settings, get_settings
 from peruqa.errors import PeruQAError
 from peruqa.index.embedding import Embedder
 from peruqa.qa.service import QAService
+from peruqa.records.feedback import FeedbackStore
+from peruqa.records.querylog import make_query_log
 from peruqa.web import api, metrics, pages
 from peruqa.web.admission import Admission
 from peruqa.web.deps import WebContext
 from peruqa.web.docs import install_docs
-from peruqa.web.feedback import FeedbackStore
 from peruqa.web.handlers import install_handlers
-from peruqa.web.querylog import make_query_log
 from peruqa.web.ratelimit import (
     ClientAddressMiddleware,
     Limiter,
     RateLimitMiddleware,
+    SharedStore,
     make_storage,
     visitor_limiter,
 )
-from peruqa.web.reload import Reloader, load_index
+from peruqa.web.reload import Reloader
 from peruqa.web.report_page import router as report_router
 from peruqa.web.security import (
     BodySizeLimitMiddleware,
@@ -42,16 +44,15 @@ from peruqa.web.security import (
     SecurityHeadersMiddleware,
 )
 from peruqa.web.turns import TurnSigner
+from peruqa.web.watch import load_index
 
 log = logging.getLogger("peruqa.web.app")
 
 
-def create_app(
-    settings: Settings | None = None,
-    embedder: Embedder | None = None,
-    first_stage_embedder: Embedder | None = None,
-) -> FastAPI:
-    settings = settings or get_settings()
+def _loaded_service(
+    settings: Settings, embedder: Embedder | None, first_stage_embedder: Embedder | None
+) -> QAService:
+    # QAService.use_index runs each model once before it serves: no separate warm-up here.
     service = QAService(settings, embedder, first_stage_embedder)
     started = time.perf_counter()
     try:
@@ -60,10 +61,11 @@ def create_app(
     except PeruQAError as error:
         # Serve anyway: /ready says 503 and /ask answers with a clear 503 and error code.
         log.warning("Index not loaded: %s", error.message)
+    return service
 
-    storage = make_storage(settings.rate_limit_storage)
-    reloader = Reloader(service, settings.data_dir, settings.reload_poll_s, settings.index_watch_s)
-    context = WebContext(
+
+def _context(settings: Settings, service: QAService, storage: SharedStore) -> WebContext:
+    return WebContext(
         settings=settings,
         service=service,
         feedback=FeedbackStore.in_folder(settings.data_dir),
@@ -76,7 +78,9 @@ def create_app(
             on_depth=metrics.QUEUE_DEPTH.set,
         ),
         templates=Jinja2Templates(directory=str(settings.web_dir / "templates")),
-        reloader=reloader,
+        reloader=Reloader(
+            service, settings.data_dir, settings.reload_poll_s, settings.index_watch_s
+        ),
         admin_failures=Limiter(
             storage, settings.admin_failures_per_minute, 60, "peruqa-admin", settings.workers
         ),
@@ -84,12 +88,57 @@ def create_app(
         signer=TurnSigner.in_folder(settings.data_dir),
     )
 
+
+def _middleware(settings: Settings, storage: SharedStore, reloader: Reloader) -> list[Middleware]:
+    """In the order a request meets them: HEAD turned into GET, metrics, security headers
+    (on every response, 429 and 413 included), CORS (only when origins are configured), the
+    client's address, the rate limit, the body limit."""
+    limiter = (
+        visitor_limiter(
+            storage, settings.rate_limit_per_minute, settings.rate_limit_burst, settings.workers
+        )
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-API-Key"],
+    )
+    return [
+        Middleware(HeadAsGetMiddleware),
+        # Test clients that skip the lifespan still get the reload thread on their first request.
+        Middleware(_StartReloader, reloader=reloader),
+        Middleware(metrics.MetricsMiddleware),
+        Middleware(SecurityHeadersMiddleware),
+        *([cors] if settings.cors_origins else []),
+        Middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies),
+        Middleware(RateLimitMiddleware, limiter=limiter, api_keys=settings.api_keys),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            timeout_s=settings.body_timeout_s,
+        ),
+    ]
+
+
+def create_app(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    first_stage_embedder: Embedder | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    service = _loaded_service(settings, embedder, first_stage_embedder)
+    storage = make_storage(settings.rate_limit_storage)
+    context = _context(settings, service, storage)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        reloader.start()
+        context.reloader.start()
         yield
-        reloader.stop()
-        storage.close()
+        context.reloader.stop()
+        context.rate_store.close()
         context.admission.close()
         metrics.worker_exit()
 
@@ -102,6 +151,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
         redirect_slashes=False,
+        middleware=_middleware(settings, storage, context.reloader),
     )
     app.state.context = context
     static = settings.web_dir / "static"
@@ -112,36 +162,6 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(report_router)
-
-    # Added inside out; a request meets them in the reverse order: HEAD turned into GET,
-    # metrics, security headers (on every response, 429 and 413 included), CORS (only when
-    # origins are configured), the client's address, the rate limit, the body limit.
-    app.add_middleware(
-        BodySizeLimitMiddleware,
-        max_bytes=settings.max_body_bytes,
-        timeout_s=settings.body_timeout_s,
-    )
-    limiter = (
-        visitor_limiter(
-            storage, settings.rate_limit_per_minute, settings.rate_limit_burst, settings.workers
-        )
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
-    app.add_middleware(RateLimitMiddleware, limiter=limiter, api_keys=settings.api_keys)
-    app.add_middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-API-Key"],
-        )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(metrics.MetricsMiddleware)
-    # Test clients that skip the lifespan still get the reload thread on their first request.
-    app.add_middleware(_StartReloader, reloader=reloader)
-    app.add_middleware(HeadAsGetMiddleware)
     return app
 
 

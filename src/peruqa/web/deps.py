@@ -15,9 +15,9 @@ from fastapi.templating import Jinja2Templates
 
 from peruqa.config import Settings
 from peruqa.qa.service import QAService
+from peruqa.records.feedback import FeedbackStore
+from peruqa.records.querylog import QueryLog
 from peruqa.web.admission import Admission
-from peruqa.web.feedback import FeedbackStore
-from peruqa.web.querylog import QueryLog
 from peruqa.web.ratelimit import Limiter, SharedStore
 from peruqa.web.reload import Reloader
 from peruqa.web.turns import TurnSigner

@@ -1,5 +1,6 @@
-"""Every error leaves the app as ``{"error": {"code", "message"}}``; domain errors are
-translated to HTTP here and nowhere else."""
+"""The app's exception handlers: every error leaves as ``{"error": {"code", "message"}}``
+with the status its class declares (see ``peruqa.web.responses``); anything else is a
+logged 500."""
 
 from __future__ import annotations
 
@@ -10,34 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from peruqa.errors import DocumentNotFoundError, InvalidQuestionError, PeruQAError
-from peruqa.web.admission import OverloadedError, TooManyPendingError
-from peruqa.web.feedback import InvalidFeedbackError
+from peruqa.errors import InvalidRequestError, PeruQAError
+from peruqa.web.responses import UNEXPECTED, error_response
 from peruqa.web.schemas import error_body
-from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, public_message
+from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger("peruqa.web.handlers")
-
-_STATUS: dict[type[PeruQAError], int] = {
-    InvalidQuestionError: 422,
-    DocumentNotFoundError: 404,
-    InvalidFeedbackError: 422,
-    TooManyPendingError: 429,
-}
-
-
-def status_for(error: PeruQAError) -> int:
-    for kind, status in _STATUS.items():
-        if isinstance(error, kind):
-            return status
-    # Index problems, overload and timeouts: the service is up but cannot answer now.
-    return 503
-
-
-def error_headers(error: PeruQAError) -> dict[str, str] | None:
-    if isinstance(error, OverloadedError):
-        return {"Retry-After": str(error.retry_after)}
-    return None
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -63,17 +42,11 @@ def validation_message(exc: RequestValidationError) -> str:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(PeruQAError)
     async def domain_error(request: Request, error: PeruQAError) -> JSONResponse:
-        # Domain messages may name folders on the server; clients never see those.
-        message = public_message(error.message)
-        return JSONResponse(
-            error_body(error.code, message),
-            status_code=status_for(error),
-            headers=error_headers(error),
-        )
+        return error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(error_body("invalid_request", validation_message(exc)), 422)
+        return error_response(InvalidRequestError(validation_message(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -89,7 +62,7 @@ def install_handlers(app: FastAPI) -> None:
         # Starlette sends this response from outside the middleware stack, so the security
         # headers are added here.
         return JSONResponse(
-            error_body("internal_error", "Something went wrong on our side. Please try again."),
+            error_body("internal_error", UNEXPECTED),
             status_code=500,
             headers={
                 "content-security-policy": CONTENT_SECURITY_POLICY,

@@ -7,6 +7,7 @@ autoescaping alone, so passages that contain markup show as text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,13 +17,21 @@ from pydantic import ValidationError
 
 from peruqa.config import Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
-from peruqa.text.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, message, messages
+from peruqa.qa.reply import AskResponse, CitationOut, to_response
+from peruqa.records.feedback import REASONS
+from peruqa.text.i18n import (
+    LANGUAGE_COOKIE,
+    choose_language,
+    message,
+    messages,
+    other_languages,
+    quoted_in,
+)
+from peruqa.text.languages import DEFAULT_LANGUAGE, codes, get
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep, WebContext
-from peruqa.web.feedback import REASONS
-from peruqa.web.handlers import error_headers, status_for
-from peruqa.web.schemas import AskResponse, CitationOut, to_response
-from peruqa.web.security import foreign_origin, public_message
+from peruqa.web.responses import error_headers, public_message
+from peruqa.web.security import foreign_origin
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
 # themselves (passages cut to the quote), so a new question re-renders them without asking
@@ -41,7 +50,7 @@ def _language(request: Request, chosen: str | None = None) -> str:
 
 def _remember(response: Response, request: Request, language: str) -> Response:
     """Keep an explicit ``?lang=`` choice in a cookie for the next visits."""
-    if request.query_params.get("lang") in LANGUAGES:
+    if request.query_params.get("lang") in codes():
         response.set_cookie(
             LANGUAGE_COOKIE, language, max_age=COOKIE_MAX_AGE, samesite="lax", httponly=True
         )
@@ -53,13 +62,22 @@ def _url(path: str, **params: str | int | None) -> str:
     return f"{path}?{query}" if query else path
 
 
-def _base(request: Request, language: str, switch_url: str) -> dict[str, Any]:
-    other = "es" if language == "en" else "en"
+def _base(request: Request, language: str, switch_url: Callable[[str], str]) -> dict[str, Any]:
+    """What every page shows: its strings, and a link to itself in each other language
+    (``switch_url(code)``), named in that language."""
     return {
         "t": messages(language),
         "lang": language,
-        "other_lang": other,
-        "switch_url": switch_url,
+        "switches": [
+            {
+                "lang": code,
+                "url": switch_url(code),
+                "name": get(code).name,
+                "label": get(code).switch_label,
+            }
+            for code in other_languages(language)
+        ],
+        "quoted_in": quoted_in(language),
     }
 
 
@@ -131,16 +149,14 @@ async def _render_chat(
     headers: dict[str, str] | None = None
     if question is not None and question.strip():
         try:
-            asked = await ask_question(context, request, question)
-            turns.append(to_response(asked.answer, asked.notice))
+            turns.append(to_response(await ask_question(context, request, question)))
         except PeruQAError as exc:
             error = public_message(exc.message)
-            status, headers = status_for(exc), error_headers(exc)
+            status, headers = exc.status, error_headers(exc)
     elif question is not None:
         error, status = message("error_empty", language), 422
-    other = "es" if language == "en" else "en"
     last = turns[-1].question if turns else None
-    page = _base(request, language, _url("/", q=last, lang=other))
+    page = _base(request, language, lambda other: _url("/", q=last, lang=other))
     page.update(
         turns=turns,
         carried=_fitting(
@@ -196,7 +212,7 @@ def _refuse_foreign(request: Request, context: WebContext, chosen: str | None) -
     ):
         return None
     language = _language(request, chosen)
-    page = _base(request, language, _url("/", lang="es" if language == "en" else "en"))
+    page = _base(request, language, lambda other: _url("/", lang=other))
     return context.templates.TemplateResponse(request, "forbidden.html", page, status_code=403)
 
 
@@ -221,9 +237,12 @@ def document(
         hi -= 1
     while lo < hi and doc.text[lo].isspace():
         lo += 1
-    other = "es" if language == "en" else "en"
-    switch = _url(f"/documents/{doc_id}", start=start, end=end, lang=other)
-    page = _base(request, language, switch + ("#passage" if hi > lo else ""))
+    anchor = "#passage" if hi > lo else ""
+
+    def switch(other: str) -> str:
+        return _url(f"/documents/{doc_id}", start=start, end=end, lang=other) + anchor
+
+    page = _base(request, language, switch)
     page.update(
         doc=doc,
         before=doc.text[:lo],
@@ -247,7 +266,7 @@ def feedback_form(
     helpful: Annotated[str, Form()],
     answer: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
-    lang: Annotated[str, Form()] = "en",
+    lang: Annotated[str, Form()] = DEFAULT_LANGUAGE,
     doc_id: Annotated[str, Form()] = "",
     confidence: Annotated[float | None, Form()] = None,
 ) -> Response:
@@ -258,7 +277,7 @@ def feedback_form(
     refused = _refuse_foreign(request, context, lang)
     if refused is not None:
         return refused
-    language = lang if lang in LANGUAGES else "en"
+    language = lang if lang in codes() else DEFAULT_LANGUAGE
     snapshot = service.current
     store.add(
         question,

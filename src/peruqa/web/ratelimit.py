@@ -25,8 +25,9 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from peruqa.errors import ConfigError
-from peruqa.web.security import send_json_error, staff_key
+from peruqa.errors import ConfigError, RateLimitedError
+from peruqa.web.responses import send_error
+from peruqa.web.security import staff_key
 
 log = logging.getLogger("peruqa.web.ratelimit")
 
@@ -34,16 +35,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_networks(entries: Sequence[str]) -> list[Network]:
-    networks: list[Network] = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError as exc:
-            raise ConfigError(
-                f"Invalid value for PERUQA_TRUSTED_PROXIES: '{entry}' is not an IP address "
-                "or network."
-            ) from exc
-    return networks
+    """The networks of PERUQA_TRUSTED_PROXIES, which ``Settings`` has already checked."""
+    return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries]
 
 
 def _trusted(address: str, networks: Sequence[Network]) -> bool:
@@ -280,12 +273,9 @@ class RateLimitMiddleware:
         wait = self.limiter.hit(client_of(scope))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            await send_json_error(
-                send,
-                429,
-                "rate_limited",
-                f"Too many questions from your address; please wait {seconds} s and try again.",
-                [(b"retry-after", str(seconds).encode())],
+            message = (
+                f"Too many questions from your address; please wait {seconds} s and try again."
             )
+            await send_error(send, RateLimitedError(message, retry_after=seconds))
             return
         await self.app(scope, receive, send)

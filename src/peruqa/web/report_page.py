@@ -6,19 +6,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
+from peruqa.records.querylog import FILE_NAME
+from peruqa.records.report import build_report, daily_svg, read_query_log
+from peruqa.text.languages import DEFAULT_LANGUAGE
 from peruqa.web.admin import admin_check
 from peruqa.web.deps import ContextDep
-from peruqa.web.querylog import FILE_NAME
-from peruqa.web.report import build_report, daily_svg, read_query_log
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/report", response_class=HTMLResponse)
 def report_page(request: Request, context: ContextDep) -> Response:
-    denied = admin_check(context, request)
-    if denied is not None:
-        return denied
+    admin_check(context, request)
     settings = context.settings
     report = build_report(
         read_query_log(settings.data_dir / FILE_NAME, settings.query_log_backups),
@@ -26,8 +25,8 @@ def report_page(request: Request, context: ContextDep) -> Response:
     )
     page = {
         "report": report,
-        # Built from numbers and escaped day labels only (peruqa.web.report.daily_svg).
+        # Built from numbers and escaped day labels only (peruqa.records.report.daily_svg).
         "chart": Markup(daily_svg(report.days)),
-        "lang": "en",
+        "lang": DEFAULT_LANGUAGE,
     }
     return context.templates.TemplateResponse(request, "report.html", page)

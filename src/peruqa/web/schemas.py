@@ -1,4 +1,5 @@
-"""The JSON shapes of the public API, shared by ``/ask`` and ``peruqa ask --json``.
+"""The JSON shapes of the HTTP API's requests, errors and probes; the answer's own shape is
+``peruqa.qa.reply`` (``peruqa ask --json`` prints it too).
 
 Limits that are settings (the question's length, the default top_k) are checked against
 ``Settings`` by the service; only fixed ranges live in these models.
@@ -6,12 +7,11 @@ Limits that are settings (the question's length, the default top_k) are checked 
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
-from peruqa.qa.answering import Answer
+from peruqa.records.feedback import MAX_TEXT_CHARS, Reason
+from peruqa.text.languages import DEFAULT_LANGUAGE, codes
 
 
 class AskRequest(BaseModel):
@@ -23,59 +23,27 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(default=None, ge=TOP_K_MIN, le=TOP_K_MAX)
 
 
-class CitationOut(BaseModel):
-    # Built straight from peruqa.qa.answering.Citation: the API fields are its fields.
-    model_config = ConfigDict(from_attributes=True)
-
-    title: str
-    publisher: str
-    source: str
-    doc_id: str
-    chunk_id: str
-    text: str
-    score: float
-    start: int
-    end: int
-    page: int | None
-    url: str
-    language: str
-    quote_start: int
-    quote_end: int
-    ocr: bool = False  # the cited page's text was read by OCR from a scan
-
-
-class HighlightOut(BaseModel):
-    start: int
-    end: int
-
-
-class AskResponse(BaseModel):
-    question: str
-    answer: str
-    abstained: bool
-    language: str
-    answer_language: str | None
-    confidence: float
-    highlight: HighlightOut | None
-    citations: list[CitationOut]
-    related: list[CitationOut]
-    # Set when the question was cut to the words the model reads (PERUQA_MAX_QUESTION_WORDS).
-    notice: str | None = None
-
-
 class FeedbackRequest(BaseModel):
     """A visitor's verdict on one answer; ``reason`` only from the page's fixed list."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=5000)
-    answer: str = Field(default="", max_length=5000)
+    # The limits are the store's: the schema repeats them only so /docs shows them.
+    question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    answer: str = Field(default="", max_length=MAX_TEXT_CHARS)
     helpful: bool
-    reason: Literal["wrong", "outdated", "missing_source", "wrong_language"] | None = None
-    language: Literal["en", "es"] = "en"
+    reason: Reason | None = None
+    language: str = DEFAULT_LANGUAGE  # a registered language code
     # What the answer rested on, for the maintainers' report.
     doc_id: str | None = Field(default=None, max_length=300)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("language")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in codes():
+            raise ValueError(f"use one of {', '.join(codes())}")
+        return value
 
 
 class FeedbackCreated(BaseModel):
@@ -109,22 +77,6 @@ class ReadyResponse(BaseModel):
     ready: bool
     build_id: str | None = None
     rate_limits: str = "ok"
-
-
-def to_response(answer: Answer, notice: str | None = None) -> AskResponse:
-    highlight = answer.highlight
-    return AskResponse(
-        question=answer.question,
-        answer=answer.answer,
-        abstained=answer.abstained,
-        language=answer.language,
-        answer_language=answer.answer_language,
-        confidence=round(answer.confidence, 4),
-        highlight=HighlightOut(start=highlight.start, end=highlight.end) if highlight else None,
-        citations=[CitationOut.model_validate(c) for c in answer.citations],
-        related=[CitationOut.model_validate(c) for c in answer.related],
-        notice=notice,
-    )
 
 
 def error_body(code: str, message: str) -> dict[str, object]:

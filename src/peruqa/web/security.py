@@ -5,7 +5,7 @@
 - ``HeadAsGetMiddleware``: ``HEAD`` wherever ``GET`` is answered.
 - ``key_matches``: constant-time key comparison (the rate limit lives in ``ratelimit``).
 
-Each middleware answers in the project's one JSON error shape (``schemas.error_body``).
+Each middleware answers in the project's one JSON error shape (``responses.send_error``).
 Pure ASGI rather than ``BaseHTTPMiddleware``: no extra task per request on the hot path.
 """
 
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from peruqa.web.schemas import error_body
+from peruqa.errors import BadHeaderError, PayloadTooLargeError, RequestTimeoutError
+from peruqa.web.responses import send_error
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -38,36 +37,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
-
-# Absolute file paths inside messages (POSIX or Windows), but not the path part of URLs.
-_PATH = re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:)?[/\\](?:[\w.\-]+[/\\])*[\w.\-]*\w")
-
-
-def public_message(message: str) -> str:
-    """A domain error message with file paths removed, fit to show a client."""
-    return _PATH.sub("the server's data folder", message)
-
-
-async def send_json_error(
-    send: Send,
-    status: int,
-    code: str,
-    message: str,
-    headers: Iterable[tuple[bytes, bytes]] = (),
-) -> None:
-    body = json.dumps(error_body(code, message)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeadersMiddleware:
@@ -106,7 +75,7 @@ class BodySizeLimitMiddleware:
     the app sees a byte of them.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # A client that stops sending half-way through its body is dropped after this.
@@ -121,9 +90,7 @@ class BodySizeLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await send_json_error(
-                        send, 400, "invalid_request", "Invalid Content-Length header."
-                    )
+                    await send_error(send, BadHeaderError("Invalid Content-Length header."))
                     return
                 if declared > self.max_bytes:
                     await self._too_large(send)
@@ -139,14 +106,7 @@ class BodySizeLimitMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), deadline - loop.time())
             except TimeoutError:
-                # Close the connection too: the rest of that body may still trickle in.
-                await send_json_error(
-                    send,
-                    408,
-                    "request_timeout",
-                    "The request body arrived too slowly.",
-                    [(b"connection", b"close")],
-                )
+                await send_error(send, RequestTimeoutError("The request body arrived too slowly."))
                 return
             if message["type"] != "http.request":
                 # Client gone before the body arrived; let the app see the disconnect.
@@ -164,11 +124,11 @@ class BodySizeLimitMiddleware:
         await self.app(scope, _replay([body], receive), send)
 
     async def _too_large(self, send: Send) -> None:
-        await send_json_error(
+        await send_error(
             send,
-            413,
-            "payload_too_large",
-            f"The request body is too large; the limit is {self.max_bytes} bytes.",
+            PayloadTooLargeError(
+                f"The request body is too large; the limit is {self.max_bytes} bytes."
+            ),
         )
 
 

@@ -22,15 +22,16 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from peruqa.config import Settings, get_settings
-from peruqa.errors import ConfigError
+from peruqa.errors import ConfigError, HeadersTooLargeError
 from peruqa.web.metrics import MULTIPROC_ENV
-from peruqa.web.schemas import error_body
+from peruqa.web.responses import error_content
 
 log = logging.getLogger("peruqa.web.server")
 
@@ -113,15 +114,13 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         self._refused = True
         self._disarm()
-        body = json.dumps(
-            error_body(
-                "headers_too_large",
-                "The request headers are too large or too many; "
-                f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields.",
-            )
-        ).encode()
+        error = HeadersTooLargeError(
+            "The request headers are too large or too many; "
+            f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+        )
+        body = json.dumps(error_content(error)).encode()
         head = (
-            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
             "content-type: application/json\r\n"
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         )

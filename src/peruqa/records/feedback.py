@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, get_args
 
-from peruqa.errors import PeruQAError
+from peruqa.errors import FeedbackStorageError, InvalidFeedbackError
+from peruqa.text.languages import DEFAULT_LANGUAGE
 
 Reason = Literal["wrong", "outdated", "missing_source", "wrong_language"]
 REASONS: tuple[str, ...] = get_args(Reason)
@@ -48,14 +49,6 @@ _COLUMNS = (
     "doc_id",
     "confidence",
 )
-
-
-class InvalidFeedbackError(PeruQAError):
-    code = "invalid_feedback"
-
-
-class FeedbackStorageError(PeruQAError):
-    code = "feedback_storage"
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ class FeedbackStore:
         answer: str,
         helpful: bool,
         reason: str | None = None,
-        language: str = "en",
+        language: str = DEFAULT_LANGUAGE,
         build: str | None = None,
         doc_id: str | None = None,
         confidence: float | None = None,

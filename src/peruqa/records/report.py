@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from peruqa.web.feedback import FeedbackRecord
+from peruqa.config import default
+from peruqa.records.feedback import FeedbackRecord
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class Report:
     days: list[Day] = field(default_factory=list)
 
 
-def read_query_log(path: Path, backups: int = 10) -> Iterator[dict[str, object]]:
+def read_query_log(
+    path: Path, backups: int = default("query_log_backups")
+) -> Iterator[dict[str, object]]:
     """Entries of the log and its rotated files (oldest first); damaged lines are skipped."""
     files = [path.with_name(f"{path.name}.{n}") for n in range(backups, 0, -1)] + [path]
     for file in files:

@@ -19,7 +19,7 @@ from filelock import FileLock
 from peruqa.config import Settings
 from peruqa.qa.answering import Answer
 
-log = logging.getLogger("peruqa.web.querylog")
+log = logging.getLogger("peruqa.records.querylog")
 
 FILE_NAME = "queries.log"
 
@@ -61,7 +61,7 @@ class QueryLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A private logger object (not registered by name), so apps in one process with
         # different data folders never share a file; delay=True opens it on first write.
-        self._logger = logging.Logger(f"peruqa.web.querylog.{path}")
+        self._logger = logging.Logger(f"peruqa.records.querylog.{path}")
         self._logger.propagate = False
         self._logger.setLevel(logging.INFO)
         handler = SharedRotatingFileHandler(path, max_bytes, backups)

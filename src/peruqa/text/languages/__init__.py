@@ -1,0 +1,103 @@
+"""The language registry: every language PeruQA knows, one module each (``en``, ``es``).
+
+A language module holds everything about its language in one ``Language`` record: how to
+recognise it, its word lists, how its questions ask for each kind of answer, the
+abbreviations whose full stop ends no sentence, tesseract's code for it and the bot's own
+words in it. Detection, the lexical layer, answer types, chunking, OCR, the page and its
+script all iterate over ``LANGUAGES``; adding a language is adding a module here and
+listing it in ``_MODULES`` (a test wires a third one with ``register``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # ISO 639-1, as documents, the API and ?lang= name it
+    name: str  # its own name for itself ("Español"): the page's switch link
+    switch_label: str  # in itself: "View this page in English"
+    ocr: str  # tesseract's trained-data code ("eng")
+    # Detection: frequent function words (lower case, accents kept) and letters or marks
+    # only this language uses; each mark counts twice.
+    function_words: frozenset[str]
+    marks: str
+    # Folded (no accents) words that carry no evidence of a passage's topic.
+    stopwords: frozenset[str]
+    question_words: tuple[str, ...]  # folded
+    months: tuple[str, ...]
+    number_words: tuple[str, ...]
+    name_joiners: frozenset[str]  # small words inside a long name ("Committee for the ...")
+    phrase_starts: frozenset[str]  # words that open a descriptive phrase ("the ...")
+    # Abbreviations (lower case, no final full stop) whose full stop ends no sentence.
+    abbreviations: frozenset[str]
+    # Answer type (``peruqa.qa.answer_types.AnswerType`` value) -> regular expression run on
+    # the folded words around the question word.
+    question_patterns: Mapping[str, str]
+    # "What is INPE?": the words before an acronym that ask what it stands for (a regular
+    # expression anchored at the start, matched case-insensitively).
+    acronym_question: str
+    percent_words: tuple[str, ...]  # regular expressions: "per ?cent"
+    range_words: tuple[str, ...]  # "10 to 20"
+    # Words around a number: "more than 300", "12 out of 20", "five years".
+    number_leads: tuple[str, ...] = ()
+    number_outs: tuple[str, ...] = ()
+    number_units: tuple[str, ...] = ()
+    ordinal_suffixes: tuple[str, ...] = ()  # "25th"
+    person_joiners: tuple[str, ...] = ()  # inside a person's name: "Rocío del Pino"
+    place_joiners: tuple[str, ...] = ()  # between places: "Ayacucho, Cusco and Junín"
+    # The bot's own words; any key it lacks is taken from the default language.
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+
+def _load() -> dict[str, Language]:
+    from peruqa.text.languages import en, es
+
+    return {module.LANGUAGE.code: module.LANGUAGE for module in (en, es)}
+
+
+LANGUAGES: dict[str, Language] = _load()
+DEFAULT_LANGUAGE = "en"
+
+
+def codes() -> tuple[str, ...]:
+    return tuple(LANGUAGES)
+
+
+def get(code: str) -> Language:
+    """The language ``code`` names, or the default one for a code PeruQA does not know."""
+    return LANGUAGES.get(code, LANGUAGES[DEFAULT_LANGUAGE])
+
+
+def supported(code: str | None) -> str | None:
+    """The registered language a tag like "es-PE" or "ES" names, or None."""
+    if not code:
+        return None
+    primary = code.strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in LANGUAGES else None
+
+
+def all_words(attribute: str) -> list[str]:
+    """One word list of every language, in registry order (``"months"``)."""
+    out: list[str] = []
+    for language in LANGUAGES.values():
+        out.extend(getattr(language, attribute))
+    return out
+
+
+@contextmanager
+def register(language: Language) -> Iterator[Language]:
+    """Add ``language`` for the duration of a ``with`` block (tests wire a third one).
+
+    Detection, the interface strings and the page read the registry on every call; the
+    compiled lexical and answer-type rules are built once from the languages listed at
+    import, so a language meant to be served is listed in ``_load``.
+    """
+    LANGUAGES[language.code] = language
+    try:
+        yield language
+    finally:
+        del LANGUAGES[language.code]
