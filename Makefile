@@ -65,6 +65,7 @@ test: install browser ocr redis lint
 bench: index
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serving_order.py
+	$(BIN)/python bench/followup_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -126,3 +126,31 @@ def serve_app() -> Iterator[Callable[[Any], str]]:
 def live_server(settings: Settings, serve_app: Callable[[Any], str]) -> str:
     """The app served by uvicorn on a loopback port, for tests over real HTTP."""
     return serve_app(create_app(settings, FakeEmbedder()))
+
+
+# Two organisations with the same kinds of facts, for follow-up questions: "what is its
+# phone number?" is only answerable by knowing which one the thread is about.
+THREAD_CORPUS = {
+    "andes-relief.md": """---
+title: Andes Relief in Cusco
+publisher: Andes Relief
+language: en
+---
+Andes Relief has run mobile clinics in Cusco since 1984.
+
+Ana Quispe is the country director of Andes Relief.
+
+Its phone number is +51 84 222 111.
+""",
+    "puno-water.md": """---
+title: Puno Water Trust
+publisher: Puno Water Trust
+language: en
+---
+The Puno Water Trust has built rainwater tanks in Puno since 2005.
+
+Maria Condori is the country director of the Puno Water Trust.
+
+Its phone number is +51 51 333 444.
+""",
+}

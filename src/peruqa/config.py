@@ -20,6 +20,11 @@ WEB_ASSETS = Path(str(resources.files("peruqa.web.assets")))
 
 # Passages one question may retrieve: the API, the page and the CLI all accept this range.
 TOP_K_MIN, TOP_K_MAX = 1, 20
+# Earlier turns a question may bring (``history`` on /ask): enough to follow a thread, and a
+# bound on what one request makes the server read. An earlier answer is a quote of one or
+# two sentences; 2,000 characters is far past any the bot gives.
+HISTORY_MAX_TURNS = 3
+HISTORY_ANSWER_MAX_CHARS = 2000
 # A shorter admin token could be guessed through the (rate-limited) admin endpoints.
 ADMIN_TOKEN_MIN_CHARS = 16
 

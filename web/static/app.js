@@ -13,7 +13,9 @@
   var status = document.getElementById("status");
   var turnTemplate = document.getElementById("turn-template");
   var cardTemplate = document.getElementById("card-template");
+  var newTopic = document.getElementById("new-topic-form");
   var text = thread.dataset;
+  var historyTurns = Number(text.historyTurns) || 0;
   var busy = false;
 
   function clone(template) {
@@ -52,8 +54,40 @@
     return item;
   }
 
+  // The thread's last answered turns, oldest first, as /ask takes them: the server keeps
+  // no conversation, so each question brings the turns it may follow on from.
+  function history() {
+    var answered = thread.querySelectorAll(".turn[data-question]");
+    var turns = Array.prototype.slice.call(answered, Math.max(answered.length - historyTurns, 0));
+    return turns.map(function (turn) {
+      var earlier = { question: turn.dataset.question };
+      if (turn.dataset.answer) {
+        earlier.answer = turn.dataset.answer;
+      }
+      return earlier;
+    });
+  }
+
+  // One line saying what a follow-up was read with ("Read as a question about Diakonia").
+  function carriedLine(context) {
+    if (context.question) {
+      // A function, so that "$&" in a visitor's words stays as typed.
+      return text.readAs.replace("{question}", function () {
+        return context.question;
+      });
+    }
+    return text.readAbout.replace("{names}", function () {
+      return context.carried.join(", ");
+    });
+  }
+
   function showAnswer(turn, data) {
     var cards = data.citations;
+    if (data.context) {
+      var carried = turn.querySelector(".carried");
+      carried.textContent = carriedLine(data.context);
+      carried.hidden = false;
+    }
     if (data.abstained) {
       turn.querySelector(".abstained").hidden = false;
       cards = data.related;
@@ -96,6 +130,12 @@
     feedback.dataset.docId = data.citations.length ? data.citations[0].doc_id : "";
     feedback.dataset.confidence = String(data.confidence);
     feedback.hidden = false;
+    // Only answered turns join the history of the next question.
+    turn.dataset.question = data.question;
+    turn.dataset.answer = data.abstained ? "" : data.answer;
+    if (newTopic) {
+      newTopic.hidden = false;
+    }
   }
 
   function showError(turn, message) {
@@ -115,6 +155,7 @@
       input.focus();
       return;
     }
+    var earlier = history();
     busy = true;
     button.disabled = true;
     status.textContent = "";
@@ -129,7 +170,7 @@
     fetch("/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ question: question }),
+      body: JSON.stringify({ question: question, history: earlier }),
     })
       .then(function (response) {
         return response.json().then(function (body) {
@@ -160,6 +201,24 @@
     event.preventDefault();
     ask(input.value);
   });
+
+  // "New topic" empties the thread in place; without script the form loads a fresh page.
+  if (newTopic) {
+    newTopic.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (busy) {
+        return;
+      }
+      thread.textContent = "";
+      form.querySelectorAll("input[name=turn]").forEach(function (field) {
+        field.remove();
+      });
+      newTopic.hidden = true;
+      status.textContent = "";
+      input.value = "";
+      input.focus();
+    });
+  }
 
   document.querySelectorAll("a.example").forEach(function (link) {
     link.addEventListener("click", function (event) {

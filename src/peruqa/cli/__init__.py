@@ -3,11 +3,20 @@
 Each subcommand lives in its own module and registers itself on the group in ``base``.
 """
 
-from peruqa.cli import ask_cmd, feedback_cmd, index_cmd, report_cmd, serve_cmd, train_cmd
+from peruqa.cli import (
+    ask_cmd,
+    chat_cmd,
+    feedback_cmd,
+    index_cmd,
+    report_cmd,
+    serve_cmd,
+    train_cmd,
+)
 from peruqa.cli.base import main
 
 __all__ = [
     "ask_cmd",
+    "chat_cmd",
     "feedback_cmd",
     "index_cmd",
     "main",

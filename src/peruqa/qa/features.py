@@ -22,11 +22,12 @@ from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.retrieve import Retrieval
 from peruqa.qa.terms import TermCache
+from peruqa.text.languages import all_words
 from peruqa.text.lexical import LexicalIndex
 
 _TYPES = tuple(AnswerType)
 # Negations: "Who did not ..." over a sentence without one is a classic near miss.
-_NEGATIONS = frozenset({"not", "never", "no", "nunca", "without", "sin"})
+_NEGATIONS = frozenset(all_words("negations"))
 
 CANDIDATE_FEATURES: tuple[str, ...] = (
     *("sim", "sim_gap", "sim_rank", "sim_rank_p", "nb_sim", "nb_gap", "ctx_sim"),
@@ -182,6 +183,6 @@ def question_features(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray,
 
 def with_interactions(features: np.ndarray) -> np.ndarray:
     """Features followed by features × cross-language flag: Spanish questions over English
-    text get slopes of their own without a second model (research/REPORT.md)."""
+    text get slopes of their own without a second model."""
     cross = features[..., CROSS : CROSS + 1]
     return np.concatenate([features, features * cross], axis=-1)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from peruqa.qa.answering import Answer
+from peruqa.qa.followup import Context
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,8 @@ class Reply:
     answer: Answer
     # Set when the question was cut to the words the model reads; in the question's language.
     notice: str | None = None
+    # What a follow-up carried from the earlier turns; None when it was read alone.
+    context: Context | None = None
 
 
 class CitationOut(BaseModel):
@@ -43,6 +46,20 @@ class HighlightOut(BaseModel):
     end: int
 
 
+class ContextOut(BaseModel):
+    """What a follow-up carried from the earlier turns."""
+
+    carried: list[str]  # names, or the earlier answer's document title
+    turn: int  # which earlier turn, counted from 1, oldest first
+    question: str | None = None  # the question as read, when an earlier one was asked again
+
+    @classmethod
+    def of(cls, context: Context | None) -> ContextOut | None:
+        if context is None:
+            return None
+        return cls(carried=list(context.carried), turn=context.turn, question=context.question)
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str
@@ -55,6 +72,8 @@ class AskResponse(BaseModel):
     related: list[CitationOut]
     # Set when the question was cut to the words the model reads (PERUQA_MAX_QUESTION_WORDS).
     notice: str | None = None
+    # Set when the question was read as a follow-up of an earlier turn in ``history``.
+    context: ContextOut | None = None
 
 
 def to_response(reply: Reply) -> AskResponse:
@@ -71,4 +90,5 @@ def to_response(reply: Reply) -> AskResponse:
         citations=[CitationOut.model_validate(c) for c in answer.citations],
         related=[CitationOut.model_validate(c) for c in answer.related],
         notice=reply.notice,
+        context=ContextOut.of(reply.context),
     )

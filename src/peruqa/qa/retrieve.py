@@ -34,6 +34,16 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Favour:
+    """A document the conversation is about (``qa.followup``): its passages are all
+    candidates, and rank as if their fused score were ``by`` higher. Their scores stay as
+    retrieval measured them, since the trained ranker reads those."""
+
+    doc_id: str
+    by: float
+
+
+@dataclass(frozen=True)
 class Retrieval:
     query: Query
     passages: list[Passage]
@@ -47,6 +57,9 @@ class Retriever:
         self.lexical = LexicalIndex(
             [f"{data.documents[c.doc_id].title} {c.text}" for c in data.chunks]
         )
+        self._doc_chunks: dict[str, list[int]] = {}
+        for i, chunk in enumerate(data.chunks):
+            self._doc_chunks.setdefault(chunk.doc_id, []).append(i)
 
     def embed(self, question: Question) -> Query:
         return self.query_from(question, self.embedder.embed_queries([question.text])[0])
@@ -59,7 +72,7 @@ class Retriever:
         """Analyse, embed and search in one call (tools and tests; the service times each)."""
         return self.retrieve(self.embed(analyse(question)), top_k)
 
-    def retrieve(self, query: Query, top_k: int = 5) -> Retrieval:
+    def retrieve(self, query: Query, top_k: int = 5, favour: Favour | None = None) -> Retrieval:
         total = self.data.faiss_index.ntotal
         if total == 0:
             return Retrieval(query, [])
@@ -79,24 +92,38 @@ class Retriever:
         for i in set(lexical) - set(dense):
             # Lexical-only candidates still need a dense score to be ranked fairly.
             dense[i] = float(self.data.faiss_index.reconstruct(i) @ query.vector)
+        favoured = set(self._doc_chunks.get(favour.doc_id, ())) if favour else set()
+        self._score_all(sorted(favoured - set(dense)), query.vector, dense)
 
         # Lexical evidence counts only as far as the corpus knows the question's words,
         # so a Spanish question over English documents is ranked mostly by meaning.
         weight = self.lexical_weight * query.known_fraction
-        ranked = sorted(
-            ((dense[i] + weight * lexical.get(i, 0.0), i) for i in dense),
-            reverse=True,
-        )[:top_k]
+        fused = {i: dense[i] + weight * lexical.get(i, 0.0) for i in dense}
+        lift = favour.by if favour else 0.0
+        # Ties go to the later chunk, as they always have.
+        ranked = sorted(dense, key=lambda i: (fused[i] + lift * (i in favoured), i), reverse=True)
         passages = []
-        for score, i in ranked:
+        for i in ranked[:top_k]:
             chunk = self.data.chunks[i]
             passages.append(
                 Passage(
                     chunk=chunk,
                     document=self.data.documents[chunk.doc_id],
-                    score=score,
+                    score=fused[i],
                     dense=dense[i],
                     lexical=lexical.get(i, 0.0),
                 )
             )
         return Retrieval(query, passages)
+
+    def _score_all(self, ids: list[int], vector: np.ndarray, dense: dict[int, float]) -> None:
+        """Dense scores of chunks the search did not return (a favoured document's)."""
+        if not ids:
+            return
+        vectors = self.data.chunk_vectors
+        if vectors is None:
+            vectors_of = np.stack([self.data.faiss_index.reconstruct(i) for i in ids])
+        else:
+            vectors_of = vectors[ids]
+        for i, score in zip(ids, vectors_of @ vector, strict=True):
+            dense[i] = float(score)

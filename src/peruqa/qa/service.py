@@ -13,18 +13,26 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from peruqa.config import TOP_K_MAX, TOP_K_MIN, Settings
+from peruqa.config import (
+    HISTORY_ANSWER_MAX_CHARS,
+    HISTORY_MAX_TURNS,
+    TOP_K_MAX,
+    TOP_K_MIN,
+    Settings,
+)
 from peruqa.errors import InvalidQuestionError, PeruQAError
 from peruqa.index.embedding import Embedder, make_embedder, question_tokens
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
+from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Resolution, Turn, declined
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.question import Question, analyse, bound_question
+from peruqa.qa.question import Question, bound_question
 from peruqa.qa.reading import load_reading
 from peruqa.qa.reply import Reply
-from peruqa.qa.retrieve import Retriever
+from peruqa.qa.retrieve import Favour, Retriever
 from peruqa.text.i18n import message
 
 log = logging.getLogger("peruqa.qa.service")
@@ -37,6 +45,8 @@ class Checked:
     text: str
     top_k: int
     cut: bool
+    # The earlier turns, oldest first, each within the same bounds (``history`` on /ask).
+    history: tuple[Turn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,12 +55,14 @@ class Stage:
     retriever: Retriever
     answerer: Answerer
 
-    def run(self, question: Question, top_k: int, name: str) -> Answer:
+    def run(
+        self, question: Question, top_k: int, name: str, favour: Favour | None = None
+    ) -> Answer:
         """Answer with this stage's model, recording the stage and what each step cost."""
         started = time.perf_counter()
         query = self.retriever.embed(question)
         embedded = time.perf_counter()
-        retrieval = self.retriever.retrieve(query, top_k)
+        retrieval = self.retriever.retrieve(query, top_k, favour)
         searched = time.perf_counter()
         answer = self.answerer.respond(retrieval)
         done = time.perf_counter()
@@ -65,6 +77,8 @@ class Snapshot(Stage):
     # The cascade's fast stage, when the index has one: it answers first and the main
     # stage (this snapshot itself) is asked only when it is unsure.
     first_stage: Stage | None = None
+    # The library's names and quotes, for reading follow-up questions (built with it).
+    followups: FollowUps | None = None
 
 
 class QAService:
@@ -79,7 +93,7 @@ class QAService:
         # Made on first use: an index without a first stage never loads the fast model.
         self._first_embedder = first_stage_embedder
         self._snapshot: Snapshot | None = None
-        self._cache: OrderedDict[tuple[str, int], Answer] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str | None, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
         # Why the last load failed (None after a success), so readiness reports the real
         # problem (index_missing, index_corrupt, ...) rather than a guess.
@@ -146,7 +160,9 @@ class QAService:
         # first index of this process or one a hot reload brought.
         self._warm_up([main.retriever.embedder, *([first.retriever.embedder] if first else [])])
         with self._lock:
-            self._snapshot = Snapshot(main.data, main.retriever, main.answerer, first)
+            self._snapshot = Snapshot(
+                main.data, main.retriever, main.answerer, first, FollowUps(main.data)
+            )
             self._cache.clear()
 
     @property
@@ -176,7 +192,9 @@ class QAService:
 
     # -- questions -------------------------------------------------------------------
 
-    def check(self, question: str, top_k: int | None = None) -> Checked:
+    def check(
+        self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()
+    ) -> Checked:
         """The question ready to answer, or ``InvalidQuestionError``: cheap, so the server runs
         it before a question waits for a model thread."""
         cleaned = " ".join(question.split())
@@ -190,48 +208,97 @@ class QAService:
         k = self.settings.top_k if top_k is None else top_k
         if not TOP_K_MIN <= k <= TOP_K_MAX:
             raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
-        text, cut = bound_question(
-            cleaned,
+        text, cut = self._bound(cleaned)
+        return Checked(text, k, cut, tuple(self._check_history(history)))
+
+    def _bound(self, question: str) -> tuple[str, bool]:
+        """The question cut to what the model may read (words, then tokens)."""
+        return bound_question(
+            question,
             self.settings.max_question_words,
             self.settings.max_question_tokens,
             functools.partial(question_tokens, self.embedder),
         )
-        return Checked(text, k, cut)
 
-    def reply(self, question: str | Checked, top_k: int | None = None) -> Reply:
-        """The answer, with the notice that says when the question was cut."""
-        checked = question if isinstance(question, Checked) else self.check(question, top_k)
-        answer = self._answer(checked.text, checked.top_k)
+    def _check_history(self, history: Sequence[Turn]) -> list[Turn]:
+        """Earlier turns, cleaned; a turn out of bounds is refused by its number."""
+        if len(history) > HISTORY_MAX_TURNS:
+            raise InvalidQuestionError(
+                f"history holds {len(history)} turns; at most {HISTORY_MAX_TURNS} are read."
+            )
+        cleaned = []
+        for number, turn in enumerate(history, 1):
+            question = " ".join(turn.question.split())
+            if not question:
+                raise InvalidQuestionError(f"history turn {number}: the question is empty.")
+            if len(question) > self.settings.max_question_chars:
+                raise InvalidQuestionError(
+                    f"history turn {number}: the question is too long ({len(question)} "
+                    f"characters); the limit is {self.settings.max_question_chars}."
+                )
+            answer = turn.answer
+            if answer is not None and len(answer) > HISTORY_ANSWER_MAX_CHARS:
+                raise InvalidQuestionError(
+                    f"history turn {number}: the answer is too long ({len(answer)} "
+                    f"characters); the limit is {HISTORY_ANSWER_MAX_CHARS}."
+                )
+            # An earlier question can be asked again ("what about Enabel?"): the same bound.
+            question = self._bound(question)[0]
+            cleaned.append(Turn(question, answer))
+        return cleaned
+
+    def reply(
+        self, question: str | Checked, top_k: int | None = None, history: Sequence[Turn] = ()
+    ) -> Reply:
+        """The answer to ``question`` after the earlier turns in ``history`` (oldest first),
+        with the notice that says when the question was cut and, for a follow-up, what it
+        carried from those turns (``qa.followup``)."""
+        if isinstance(question, Checked):
+            checked = question
+        else:
+            checked = self.check(question, top_k, history)
+        answer, context = self._answer(checked.text, checked.top_k, checked.history)
         notice = None
         if checked.cut:
             words = self.settings.max_question_words
             notice = message("truncated", answer.language).format(words=words)
-        return Reply(answer, notice)
+        return Reply(answer, notice, context)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        return self.reply(question, top_k).answer
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+        return self.reply(question, top_k, history).answer
 
-    def _answer(self, cleaned: str, k: int) -> Answer:
-        key = (cleaned.casefold(), k)
+    def _answer(
+        self, cleaned: str, k: int, turns: Sequence[Turn] = ()
+    ) -> tuple[Answer, Context | None]:
+        snapshot = self.snapshot
+        resolution = Resolution(cleaned, cleaned)
+        if turns and snapshot.followups is not None:
+            resolution = snapshot.followups.read(cleaned, turns)
+        key = (resolution.text.casefold(), resolution.earlier.casefold(), resolution.doc_id, k)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is not None:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
-            return replace(cached, question=cleaned)
-        snapshot = self.snapshot
-        asked = analyse(cleaned)
+            return replace(cached, question=cleaned), resolution.context
+        asked = resolution.question()
+        favour = Favour(resolution.doc_id, FAVOUR) if resolution.doc_id else None
         answer = None
         if snapshot.first_stage is not None:
-            first = snapshot.first_stage.run(asked, k, "first")
+            first = snapshot.first_stage.run(asked, k, "first", favour)
             if first.confidence >= self.settings.escalate_below:
                 answer = first
         if answer is None:
-            answer = snapshot.run(asked, k, "main")
+            answer = snapshot.run(asked, k, "main", favour)
+        bar = snapshot.answerer.abstain_threshold + FOLLOWUP_BAR
+        if resolution.context is not None and not answer.abstained and answer.confidence < bar:
+            answer = declined(answer)
+        # A follow-up is read with more words than the visitor typed; echo theirs.
+        answer = replace(answer, question=cleaned)
         if self.settings.cache_size:
             with self._lock:
                 self._cache[key] = answer
                 while len(self._cache) > self.settings.cache_size:
                     self._cache.popitem(last=False)
-        return answer
+        return answer, resolution.context

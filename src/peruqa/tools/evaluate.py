@@ -6,10 +6,12 @@ import json
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from peruqa.errors import EvalFileError
+from peruqa.qa.followup import Turn
 from peruqa.qa.service import QAService
 from peruqa.text.language import fold
 from peruqa.text.languages import DEFAULT_LANGUAGE
@@ -90,23 +92,26 @@ def load_items(path: Path) -> list[EvalItem]:
     return items
 
 
-def _contains(text: str, expected: str) -> bool:
+def contains(text: str, expected: str) -> bool:
+    """Whether ``text`` holds ``expected``, ignoring case, accents and spacing."""
     return fold(expected) in fold(" ".join(text.split()))
 
 
-def evaluate_item(service: QAService, item: EvalItem, top_k: int = 5) -> EvalResult:
+def evaluate_item(
+    service: QAService, item: EvalItem, top_k: int = 5, history: Sequence[Turn] = ()
+) -> EvalResult:
     started = time.perf_counter()
-    answer = service.ask(item.question, top_k)
+    answer = service.ask(item.question, top_k, history)
     latency = (time.perf_counter() - started) * 1000
     rank = None
     if item.answerable and item.answer:
         passages = answer.related if answer.abstained else answer.citations
         for position, citation in enumerate(passages, 1):
-            if _contains(citation.text, item.answer):
+            if contains(citation.text, item.answer):
                 rank = position
                 break
-        cited = any(_contains(c.text, item.answer) for c in answer.citations)
-        correct = not answer.abstained and _contains(answer.answer, item.answer) and cited
+        cited = any(contains(c.text, item.answer) for c in answer.citations)
+        correct = not answer.abstained and contains(answer.answer, item.answer) and cited
     else:
         correct = answer.abstained
     return EvalResult(

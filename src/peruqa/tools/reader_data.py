@@ -28,6 +28,10 @@ from typing import Any
 
 from peruqa.errors import TrainingDataError
 from peruqa.ingest.chunking import Sentence, split_sentences
+from peruqa.text.languages import en, es
+
+SQUAD_LANGUAGE = en.LANGUAGE.code  # SQuAD's questions and paragraphs
+TRANSLATED_LANGUAGE = es.LANGUAGE.code  # the team's translations of its questions
 
 
 @dataclass(frozen=True)
@@ -158,9 +162,9 @@ def squad_pairs(
             continue
         others = [p for p in by_article[paragraph.article] if p is not paragraph]
         for qa in questions:
-            asked = [("en", qa["question"])]
+            asked = [(SQUAD_LANGUAGE, qa["question"])]
             if qa["id"] in spanish:
-                asked.append(("es", spanish[qa["id"]]))
+                asked.append((TRANSLATED_LANGUAGE, spanish[qa["id"]]))
             impossible = bool(qa.get("is_impossible"))
             spans = qa["plausible_answers"] if impossible else qa["answers"]
             hits = {
@@ -201,4 +205,4 @@ def squad_pairs(
                     yield _pair(text, best_other[0], best_other[1], 0, "article", lang, qid)
             if swapped is not None:
                 for index in sorted(hits):
-                    yield _pair(swapped, paragraph, index, 0, "generated", "en", qid)
+                    yield _pair(swapped, paragraph, index, 0, "generated", SQUAD_LANGUAGE, qid)

@@ -29,6 +29,7 @@ from peruqa.qa.question import analyse
 from peruqa.qa.retrieve import Retriever
 from peruqa.text.language import fold
 from peruqa.tools.evaluate import load_items
+from peruqa.tools.reader_data import SQUAD_LANGUAGE
 
 TOP_K = 5  # the service's default: training sees what serving sees
 # The last five articles of the SQuAD dev subset are never fitted on, by the linear models
@@ -102,7 +103,10 @@ def squad_set(path: Path, name: str) -> QuestionSet:
                 answers = tuple(sorted({a["text"] for a in qa["answers"]}))
                 text = " ".join(qa["question"].split())
                 group = article_group(name, number, article["title"])
-                questions.append(TrainQuestion(text, not qa["is_impossible"], answers, group, "en"))
+                question = TrainQuestion(
+                    text, not qa["is_impossible"], answers, group, SQUAD_LANGUAGE
+                )
+                questions.append(question)
     return QuestionSet(name, path, questions)
 
 

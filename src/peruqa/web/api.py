@@ -39,7 +39,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/ask", response_model=AskResponse, responses=_ERRORS)
 async def ask(body: AskRequest, request: Request, context: ContextDep) -> AskResponse:
-    return to_response(await ask_question(context, request, body.question, body.top_k))
+    reply = await ask_question(context, request, body.question, body.top_k, body.turns())
+    return to_response(reply)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackCreated, responses=_ERRORS)

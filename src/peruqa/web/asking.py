@@ -7,10 +7,12 @@ metrics, and each request asks exactly one question.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from starlette.requests import Request
 
 from peruqa.errors import OverloadedError, TooManyPendingError
+from peruqa.qa.followup import Turn
 from peruqa.qa.reply import Reply
 from peruqa.web import metrics
 from peruqa.web.deps import WebContext
@@ -19,15 +21,20 @@ from peruqa.web.security import staff_key
 
 
 async def ask_question(
-    context: WebContext, request: Request, question: str, top_k: int | None = None
+    context: WebContext,
+    request: Request,
+    question: str,
+    top_k: int | None = None,
+    history: Sequence[Turn] = (),
 ) -> Reply:
     """Answer one question for one request, or raise a PeruQAError the handlers translate."""
     started = time.perf_counter()
     service = context.service
     settings = context.settings
-    # Checked before it queues: an empty or oversized question never waits for a thread,
-    # and the cut to PERUQA_MAX_QUESTION_WORDS / _TOKENS is made here, once.
-    checked = service.check(question, top_k)
+    # Checked before it queues: an empty or oversized question, or history over its limits
+    # (422 naming the turn), never waits for a thread; the cut to
+    # PERUQA_MAX_QUESTION_WORDS / _TOKENS is made here, once.
+    checked = service.check(question, top_k, history)
     # A staff key is its own client with its own share of the queue: scripts that send
     # several questions at once are not refused for a visitor's per-address share.
     staff = staff_key(request.scope, settings.api_keys)

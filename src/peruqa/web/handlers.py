@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS
 from peruqa.errors import InvalidRequestError, PeruQAError
 from peruqa.web.responses import UNEXPECTED, error_response
 from peruqa.web.schemas import error_body
@@ -19,10 +20,36 @@ from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 log = logging.getLogger("peruqa.web.handlers")
 
 
+def _history_message(loc: list[object], kind: str, problem: dict[str, object]) -> str:
+    """Problems with ``history`` name the turn (counted from 1, oldest first)."""
+    if len(loc) == 1:
+        if kind == "too_long":
+            return f"history holds too many turns; at most {HISTORY_MAX_TURNS} are read."
+        return "history must be a list of earlier turns, oldest first."
+    turn = f"history turn {int(str(loc[1])) + 1}"
+    if len(loc) == 2:
+        return f"{turn} must be an object with a 'question' and an optional 'answer'."
+    field = str(loc[2])
+    if kind == "missing":
+        return f"{turn}: the field '{field}' is required."
+    if kind == "extra_forbidden":
+        return f"{turn}: unknown field '{field}'."
+    if kind == "string_too_short":
+        return f"{turn}: the {field} is empty."
+    if kind == "string_too_long":
+        return (
+            f"{turn}: the {field} is too long; the limit is {HISTORY_ANSWER_MAX_CHARS} characters."
+        )
+    return f"{turn}: invalid value for '{field}': {problem.get('msg', 'not accepted')}."
+
+
 def validation_message(exc: RequestValidationError) -> str:
     for problem in exc.errors():
-        location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        loc = [part for part in problem.get("loc", ()) if part != "body"]
+        location = ".".join(str(part) for part in loc)
         kind = problem.get("type", "")
+        if loc and loc[0] == "history" and kind != "json_invalid":
+            return _history_message(loc, kind, problem)
         if kind == "json_invalid":
             return "The request body is not valid JSON."
         if kind == "missing":

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from peruqa.config import Settings
+from peruqa.config import HISTORY_MAX_TURNS, Settings
 from peruqa.errors import DocumentNotFoundError, PeruQAError
+from peruqa.qa.followup import Turn
 from peruqa.qa.reply import AskResponse, CitationOut, to_response
 from peruqa.records.feedback import REASONS
 from peruqa.text.i18n import (
@@ -130,6 +131,15 @@ def earlier_turns(fields: list[str]) -> list[AskResponse]:
     return turns
 
 
+def thread_history(turns: list[AskResponse]) -> list[Turn]:
+    """The thread's last turns as the history of the next question, as the script sends
+    them: a declined turn carries no answer."""
+    return [
+        Turn(turn.question, None if turn.abstained else turn.answer)
+        for turn in turns[-HISTORY_MAX_TURNS:]
+    ]
+
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -149,7 +159,8 @@ async def _render_chat(
     headers: dict[str, str] | None = None
     if question is not None and question.strip():
         try:
-            turns.append(to_response(await ask_question(context, request, question)))
+            reply = await ask_question(context, request, question, history=thread_history(turns))
+            turns.append(to_response(reply))
         except PeruQAError as exc:
             error = public_message(exc.message)
             status, headers = exc.status, error_headers(exc)
@@ -169,6 +180,7 @@ async def _render_chat(
         feedback_sent=feedback_sent,
         reasons=REASONS,
         max_question_chars=context.settings.max_question_chars,
+        history_turns=HISTORY_MAX_TURNS,
     )
     response = context.templates.TemplateResponse(
         request, "index.html", page, status_code=status, headers=headers

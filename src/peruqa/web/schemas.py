@@ -9,9 +9,28 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from peruqa.config import TOP_K_MAX, TOP_K_MIN
+from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS, TOP_K_MAX, TOP_K_MIN
+from peruqa.qa.followup import Turn
 from peruqa.records.feedback import MAX_TEXT_CHARS, Reason
 from peruqa.text.languages import DEFAULT_LANGUAGE, codes
+
+
+class HistoryTurn(BaseModel):
+    """An earlier turn of the conversation, as the client shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The length limit is PERUQA_MAX_QUESTION_CHARS, checked by the service.
+    question: str = Field(min_length=1, examples=["Who runs Diakonia in Peru?"])
+    # The bot's answer (its quote); leave it out when the bot declined or it is not kept.
+    answer: str | None = Field(
+        default=None,
+        max_length=HISTORY_ANSWER_MAX_CHARS,
+        examples=["Rocio Palomino, Country Director Peru"],
+    )
+
+    def turn(self) -> Turn:
+        return Turn(self.question, self.answer)
 
 
 class AskRequest(BaseModel):
@@ -21,6 +40,11 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, examples=["When did the ICRC arrive?"])
     # None: the server's PERUQA_TOP_K.
     top_k: int | None = Field(default=None, ge=TOP_K_MIN, le=TOP_K_MAX)
+    # The earlier turns, oldest first; the server keeps no conversation of its own.
+    history: list[HistoryTurn] | None = Field(default=None, max_length=HISTORY_MAX_TURNS)
+
+    def turns(self) -> list[Turn]:
+        return [turn.turn() for turn in self.history or ()]
 
 
 class FeedbackRequest(BaseModel):

@@ -49,6 +49,26 @@ class Language:
     ordinal_suffixes: tuple[str, ...] = ()  # "25th"
     person_joiners: tuple[str, ...] = ()  # inside a person's name: "Rocío del Pino"
     place_joiners: tuple[str, ...] = ()  # between places: "Ayacucho, Cusco and Junín"
+    # Follow-up questions (``peruqa.qa.followup``), folded. A question leans on an earlier
+    # turn when it opens with one of ``followup_openers`` ("what about ...?"), holds one of
+    # ``followup_references`` (``followup_personal``: those pointing at a person), a place
+    # word from ``followup_place`` not after an ``existential`` verb ("is there"), or one of
+    # ``followup_nouns`` after a ``followup_determiners`` word ("that programme") and not
+    # followed by a ``followup_qualifiers`` word; ``followup_fillers`` are words an
+    # elliptical question ("ok, and for Enabel?") holds besides its new subject.
+    followup_openers: tuple[str, ...] = ()
+    followup_references: frozenset[str] = frozenset()
+    followup_personal: frozenset[str] = frozenset()
+    followup_place: frozenset[str] = frozenset()
+    existential: frozenset[str] = frozenset()
+    followup_determiners: frozenset[str] = frozenset()
+    followup_nouns: frozenset[str] = frozenset()
+    followup_qualifiers: frozenset[str] = frozenset()
+    followup_fillers: frozenset[str] = frozenset()
+    # This language's names for what the documents call otherwise, folded ("cicr": "icrc").
+    name_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Negations (lower case): "Who did not ..." over a sentence without one is a near miss.
+    negations: frozenset[str] = frozenset()
     # The bot's own words; any key it lacks is taken from the default language.
     messages: Mapping[str, str] = field(default_factory=dict)
 

@@ -71,6 +71,30 @@ LANGUAGE = Language(
     ordinal_suffixes=("th", "st", "nd", "rd"),
     person_joiners=("of",),
     place_joiners=("and",),
+    # Follow-up questions (``qa.followup``), all folded. A question leans on an earlier
+    # turn when it opens with one of these phrases ("and ...?", "what about X?")...
+    followup_openers=("and what about", "and how about", "what about", "how about", "and", "also"),
+    # ...when it holds one of these words ("since when has it ...", "what's her phone?")...
+    followup_references=frozenset("it its they them their theirs he him his she her hers".split()),
+    # Of those, the ones that point at a person: after "who ...?" they mean the name answered.
+    followup_personal=frozenset("he him his she her hers".split()),
+    # ...or "there" as a place ("what does it do there?"), not as in "is there" / "there are".
+    followup_place=frozenset({"there"}),
+    existential=frozenset({"is", "are", "was", "were", "be", "been", "isn't", "aren't"}),
+    # ...or a generic noun after a demonstrative or article ("that programme", "the agency"):
+    # it names a kind of subject without saying which.
+    followup_determiners=frozenset("that this these those the".split()),
+    followup_nouns=frozenset(
+        """
+        organisation organization organisations organizations agency ngo group programme
+        program project initiative office delegation partner institution charity
+        """.split()
+    ),
+    # Words after such a noun that say which one it is ("the programme of health").
+    followup_qualifiers=frozenset("of for on about in".split()),
+    # Words an elliptical question ("ok, and for Enabel?") may hold besides its new subject.
+    followup_fillers=frozenset("ok okay so then please too again thanks for".split()),
+    negations=frozenset({"not", "never", "no", "without"}),
     messages={
         "abstain": "The documents in the library don't answer this question.",
         "language_en": "English",
@@ -118,6 +142,9 @@ LANGUAGE = Language(
         "forbidden_title": "This form was sent from another site",
         "forbidden": "PeruQA only accepts questions asked on its own page. Nothing was stored.",
         "forbidden_back": "Ask on PeruQA",
+        "read_about": "Read as a question about {names}",
+        "read_as": "Read as: “{question}”",
+        "new_topic": "New topic",
         "error_generic": "Something went wrong. Please try again.",
         "error_network": "The server could not be reached. Check your connection and try again.",
         "back": "Back to the questions",

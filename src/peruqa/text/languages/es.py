@@ -67,6 +67,38 @@ LANGUAGE = Language(
     range_words=("a",),
     person_joiners=("de", "del", "la"),
     place_joiners=("y", "de", "del"),
+    # Follow-up questions (``qa.followup``), all folded (no accents, as visitors often
+    # type). See en.py for what each list does.
+    followup_openers=(
+        "y que hay de",
+        "que hay de",
+        "y en cuanto a",
+        "en cuanto a",
+        "y sobre",
+        "y",
+        "tambien",
+    ),
+    # "el" (article) and "la"/"lo" (also articles) are left out: folded, "él" is "el".
+    followup_references=frozenset(
+        "su sus suyo suya ella ellas ellos eso esto aquello dicho dicha dichos dichas".split()
+    ),
+    followup_personal=frozenset("su sus ella".split()),
+    followup_place=frozenset({"ahi", "alli", "alla", "aqui"}),
+    existential=frozenset(),  # "hay" is the existential; "ahí" is always a place
+    # "esta"/"este" are left out: without accents "esta" is also the verb ("donde esta ...").
+    followup_determiners=frozenset("ese esa esos esas aquel aquella el la los las".split()),
+    followup_nouns=frozenset(
+        """
+        organizacion organizaciones agencia ong grupo programa proyecto iniciativa oficina
+        delegacion socio institucion entidad
+        """.split()
+    ),
+    followup_qualifiers=frozenset("de del sobre para en".split()),
+    followup_fillers=frozenset("ok vale entonces pues tambien caso respecto para".split()),
+    # Spanish names of organisations and terms whose documents use the English one
+    # (folded): "CICR" is how a Spanish speaker names the ICRC.
+    name_aliases={"cicr": "icrc", "dih": "ihl", "vih": "hiv", "osc": "cso"},
+    negations=frozenset({"no", "nunca", "sin"}),
     messages={
         "abstain": "Los documentos de la biblioteca no responden a esta pregunta.",
         "language_en": "inglés",
@@ -114,6 +146,9 @@ LANGUAGE = Language(
         "forbidden_title": "Este formulario se envió desde otro sitio",
         "forbidden": "PeruQA solo acepta preguntas hechas en su propia página. No se guardó nada.",
         "forbidden_back": "Preguntar en PeruQA",
+        "read_about": "Leído como una pregunta sobre {names}",
+        "read_as": "Leído como: «{question}»",
+        "new_topic": "Nuevo tema",
         "error_generic": "Algo salió mal. Inténtelo de nuevo.",
         "error_network": (
             "No se pudo contactar al servidor. Revise su conexión e inténtelo de nuevo."
