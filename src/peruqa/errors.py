@@ -54,6 +54,14 @@ class PayloadTooLargeError(PeruQAError):
     status = 413
 
 
+class HeadersTooLargeError(PeruQAError):
+    """The request line and headers pass PERUQA_MAX_HEADER_BYTES or _FIELDS; the server
+    answers before the app sees the request and closes the connection."""
+
+    code = "headers_too_large"
+    status = 431
+
+
 class RequestTimeoutError(PeruQAError):
     """The request body arrived too slowly; the connection is closed too."""
 

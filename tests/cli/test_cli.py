@@ -205,6 +205,19 @@ def test_eval_on_missing_file_exits_1(indexed: dict[str, str], tmp_path: Path) -
     assert "Traceback" not in result.output
 
 
+def test_serve_on_a_port_in_use_says_so_without_a_banner(indexed: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(indexed, "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert "already in use" in result.output
+    assert "PeruQA on" not in result.output  # nothing claims it is serving
+
+
 def test_ask_json_equals_post_ask_for_a_long_question(
     indexed: dict[str, str], serve_app: Callable[[Any], str]
 ) -> None:

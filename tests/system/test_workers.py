@@ -6,8 +6,10 @@ Needs Debian's redis-server (``make test`` installs it); skipped without it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -81,14 +83,19 @@ def _serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], 
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # Its own process group: a failed start kills the workers too. Killed alone, the
+        # supervisor left them serving and holding stderr, and reading it hung the run.
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     ready = 0
     while ready < 10:  # ten /ready answers in a row: every worker is up
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            _, errors = process.communicate(timeout=10)
+            raise RuntimeError(f"server did not start: {errors!r}")
         try:
             ready = ready + 1 if httpx.get(f"{base}/ready", timeout=2).status_code == 200 else 0
         except httpx.HTTPError:
@@ -136,7 +143,8 @@ def servers(library: Settings, redis_url: str) -> Iterator[list[str]]:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def _fresh(base: str) -> httpx.Client:

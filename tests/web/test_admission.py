@@ -15,7 +15,7 @@ import pytest
 
 from peruqa.config import Settings
 from peruqa.errors import AnswerTimeoutError, OverloadedError, TooManyPendingError
-from peruqa.index.embedding import FakeEmbedder
+from peruqa.index.embedding import FakeEmbedder, question_tokens
 from peruqa.qa.question import bound_question
 from peruqa.web.admission import Admission
 from peruqa.web.app import create_app
@@ -108,13 +108,38 @@ def test_timed_out_and_cancelled_questions_never_start() -> None:
     assert started == ["first"]
 
 
+def _estimate(text: str) -> int:
+    return question_tokens(FakeEmbedder(), text)
+
+
 def test_long_questions_are_cut_to_the_word_budget() -> None:
     question = " ".join(f"word{n}" for n in range(100))
-    cut, truncated = bound_question(question, 32)
+    cut, truncated = bound_question(question, 32, 1000, _estimate)
     assert truncated and len(cut.split()) == 32
-    assert bound_question("When did it open?", 32) == ("When did it open?", False)
-    cut, truncated = bound_question("x" * 900, 32)  # one "word" with no spaces
+    assert bound_question("When did it open?", 32, 64, _estimate) == ("When did it open?", False)
+    cut, truncated = bound_question("x" * 900, 32, 1000, _estimate)  # one "word", no spaces
     assert truncated and len(cut) == 32 * 8
+
+
+@pytest.mark.parametrize("rare", ["字", "ñ", "😀", "ꙮ"])
+def test_a_question_of_rare_characters_is_cut_to_the_token_budget(rare: str) -> None:
+    # 256 characters pass the word and character cuts, but each is about a token.
+    cut, truncated = bound_question(rare * 256, 32, 64, _estimate)
+    assert truncated and 0 < _estimate(cut) <= 64
+    assert len(cut) < 256
+    # Ordinary questions of 32 words stay whole.
+    spanish = " ".join(["¿Cuántos", "centros", "de", "salud", "atendió", "el", "programa"] * 4)
+    assert bound_question(spanish, 32, 64, _estimate) == (spanish, False)
+
+
+def test_the_token_bound_counts_with_the_model_when_it_can() -> None:
+    class Counting(FakeEmbedder):
+        def token_count(self, text: str) -> int:
+            return 3 * len(text.split())
+
+    assert question_tokens(Counting(), "one two three") == 9
+    cut, truncated = bound_question("a b c d e f g h", 32, 12, Counting().token_count)
+    assert truncated and cut == "a b c d"
 
 
 # -- the attack, over real HTTP from two loopback addresses -----------------------------
@@ -218,3 +243,36 @@ def test_one_address_burst_of_long_questions_does_not_starve_another(
     assert statistics.median(finished_meanwhile) == 0, finished_meanwhile
     # The attacker was kept to its share: most of its burst was refused, not queued.
     assert 429 in attacker_statuses
+
+
+def test_eight_staff_threads_are_never_refused(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    # Staff scripts send several questions at once from one address; with a key they
+    # get their own share of the queue (16 by default) instead of a visitor's 4.
+    key = "staff-key-for-scripts"
+    app = create_app(
+        settings.model_copy(update={"query_log": False, "api_keys": [key], "cache_size": 0}),
+        CostlyEmbedder(),
+    )
+    base = serve_app(app)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def staff(number: int) -> None:
+        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as client:
+            for turn in range(10):
+                question = f"When did the agency open an office in Cusco ({number}, {turn})?"
+                response = client.post("/ask", json={"question": question})
+                with lock:
+                    statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=staff, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 80 and set(statuses) == {200}, sorted(set(statuses))
+    # A visitor from the same address still has a visitor's share.
+    with httpx.Client(base_url=base, timeout=30) as visitor:
+        assert visitor.post("/ask", json={"question": "When did it open?"}).status_code == 200

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -31,7 +32,9 @@ TOKEN = "a-long-enough-admin-token"
 
 
 def client_for(settings: Settings, **update: Any) -> TestClient:
-    return TestClient(create_app(settings.model_copy(update=update), FakeEmbedder()))
+    # From loopback, like an operator on the machine (/metrics answers loopback alone).
+    app = create_app(settings.model_copy(update=update), FakeEmbedder())
+    return TestClient(app, client=("127.0.0.1", 50000))
 
 
 @pytest.fixture
@@ -43,6 +46,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def test_routes_get_the_service_through_depends(settings: Settings) -> None:
     class Unloaded:
         current = None
+        load_error = None
         embedder = FakeEmbedder()
 
     app = create_app(settings, FakeEmbedder())
@@ -85,6 +89,20 @@ def test_health_stays_up_with_a_manifest_of_wrong_types(settings: Settings) -> N
     with client_for(settings) as client:
         health = client.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "degraded"
+
+
+def test_metrics_answer_only_the_allowed_networks(settings: Settings) -> None:
+    app = create_app(settings, FakeEmbedder())
+    with TestClient(app, client=("203.0.113.7", 50000)) as outsider:
+        assert_error_shape(outsider.get("/metrics"), 403, "forbidden")
+        assert outsider.get("/health").status_code == 200
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert local.get("/metrics").status_code == 200
+    opened = create_app(settings.model_copy(update={"metrics_allow": ["203.0.113.0/24"]}))
+    with TestClient(opened, client=("203.0.113.7", 50000)) as monitor:
+        assert monitor.get("/metrics").status_code == 200
+    with pytest.raises(ConfigError, match="METRICS_ALLOW"):
+        get_settings(metrics_allow=["not-a-network"])
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
@@ -167,9 +185,36 @@ def test_admin_token_failures_are_rate_limited(settings: Settings) -> None:
         wrong = {"Authorization": "Bearer guess"}
         statuses = [client.post("/admin/reload", headers=wrong).status_code for _ in range(5)]
         assert statuses == [403, 403, 403, 429, 429]
-        refused = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert_error_shape(refused, 429, "rate_limited")  # even the right token waits now
+        refused = client.post("/admin/reload", headers=wrong)
+        assert_error_shape(refused, 429, "rate_limited")
         assert int(refused.headers["retry-after"]) >= 1
+        # The right token from the same address is never refused: an operator behind a
+        # proxy shared with a guesser is not locked out.
+        right = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert right.status_code == 200, right.text
+
+
+def test_admin_failures_are_also_limited_per_token_prefix(
+    settings: Settings, serve_app: Callable[[Any], str]
+) -> None:
+    # Guesses from many addresses that start alike share one allowance; a guess from a
+    # fresh address that starts otherwise is still answered 403.
+    app = create_app(
+        settings.model_copy(update={"admin_token": TOKEN, "admin_failures_per_minute": 3}),
+        FakeEmbedder(),
+    )
+    base = serve_app(app)
+
+    def attempt(address: str, token: str) -> int:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(base_url=base, transport=transport, timeout=10) as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            return client.post("/admin/reload", headers=headers).status_code
+
+    statuses = [attempt(f"127.0.0.{n + 2}", f"abcd{n}") for n in range(5)]
+    assert statuses == [403, 403, 403, 429, 429]
+    assert attempt("127.0.0.20", "zzzz1") == 403
+    assert attempt("127.0.0.21", TOKEN) == 200
 
 
 def test_admin_token_has_a_minimum_length() -> None:
@@ -269,11 +314,11 @@ def test_no_js_thread_re_renders_earlier_turns_without_asking_again(settings: Se
         # Two turns in the thread (the page's <template> holds one more, empty, for the script).
         assert second.text.count('<article class="turn"') - 1 == 2
         assert "1991" in second.text  # the earlier answer, from the form, not the model
-        # A forged turn is the visitor's own page: shown escaped, never run.
-        forged = json.loads(turns[0].replace("&#34;", '"'))
+        # A forged turn is never shown (tests/web/test_forged_turns.py), let alone run.
+        forged = json.loads(turns[0].replace("&#34;", '"').rpartition(".")[0])
         forged["answer"] = "<script>alert(1)</script>"
         third = client.post("/", data={"question": "", "turn": [json.dumps(forged)]})
-        assert "<script>alert(1)</script>" not in third.text
+        assert "alert(1)" not in third.text
 
 
 def test_long_questions_are_answered_with_a_notice(client: TestClient) -> None:
@@ -394,3 +439,34 @@ def test_feedback_records_build_document_and_confidence(client: TestClient) -> N
     store: FeedbackStore = client.app.state.context.feedback  # type: ignore[attr-defined]
     record = store.list()[-1]
     assert (record.build, record.doc_id, record.confidence) == (build_id, "red-cross", 0.42)
+
+
+def test_a_worker_warms_its_model_before_a_hot_reload_serves(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The worker starts before any index exists, so nothing warmed it at start; its first
+    # index comes by reload, and the model must have run once before that index serves.
+    class Watching(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.served_when_first_run: bool | None = None
+            self.service: Any = None
+
+        def embed_queries(self, texts: Any) -> Any:
+            if self.served_when_first_run is None:
+                self.served_when_first_run = self.service.current is not None
+            return super().embed_queries(texts)
+
+    embedder = Watching()
+    empty = settings.model_copy(
+        update={"index_dir": tmp_path / "later", "admin_token": TOKEN, "index_watch_s": 0.0}
+    )
+    app = create_app(empty, embedder)
+    embedder.service = app.state.context.service
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        assert client.get("/ready").status_code == 503
+        assert embedder.served_when_first_run is None  # no model run without an index
+        build(empty, FakeEmbedder())
+        reply = client.post("/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert reply.status_code == 200
+    assert embedder.served_when_first_run is False

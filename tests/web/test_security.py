@@ -77,18 +77,6 @@ def test_limiter_counts_per_client_in_its_window() -> None:
     assert limiter.hit("a") == 0.0  # the window moved on
 
 
-def test_unreachable_rate_limit_storage_lets_requests_through_quickly() -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    limiter = Limiter(make_storage(f"redis://127.0.0.1:{port}"), 1, 60, "t")
-    started = time.monotonic()
-    assert [limiter.hit("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert time.monotonic() - started < 2.0
-
-
 def test_key_matches_is_exact() -> None:
     assert key_matches("k2", ["k1", "k2"])
     assert not key_matches("k", ["k1", "k2"])
@@ -203,7 +191,11 @@ def test_query_log_rotates(settings: Settings) -> None:
     with make_client(settings, query_log_max_bytes=1024, query_log_backups=2) as client:
         for number in range(30):
             client.post("/ask", json={"question": f"What about the glaciers, case {number}?"})
-    files = sorted(p.name for p in settings.data_dir.iterdir() if not p.name.endswith(".lock"))
+    files = sorted(
+        p.name
+        for p in settings.data_dir.iterdir()
+        if p.name.startswith("queries") and not p.name.endswith(".lock")
+    )
     assert files == ["queries.log", "queries.log.1", "queries.log.2"]
 
 

@@ -21,10 +21,12 @@ from peruqa.web.server import TimedHttpToolsProtocol, uvicorn_options
 @pytest.fixture
 def served(settings: Settings) -> Iterator[tuple[str, int]]:
     """The app under the same uvicorn options as ``peruqa serve``, with short timeouts."""
-    quick = settings.model_copy(update={"header_timeout_s": 0.5, "body_timeout_s": 0.5})
+    quick = settings.model_copy(
+        update={"header_timeout_s": 0.5, "body_timeout_s": 0.5, "send_timeout_s": 1.0}
+    )
     port = free_port()
     options: dict[str, Any] = {**uvicorn_options(quick), "port": port}
-    TimedHttpToolsProtocol.header_timeout_s = quick.header_timeout_s
+    TimedHttpToolsProtocol.configure(quick)
     server = uvicorn.Server(uvicorn.Config(create_app(quick, FakeEmbedder()), **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -35,7 +37,7 @@ def served(settings: Settings) -> Iterator[tuple[str, int]]:
     yield "127.0.0.1", port
     server.should_exit = True
     thread.join(timeout=5)
-    TimedHttpToolsProtocol.header_timeout_s = None
+    TimedHttpToolsProtocol.limits = None
 
 
 def _read_all(sock: socket.socket, limit_s: float) -> tuple[bytes, float]:
@@ -100,3 +102,72 @@ def test_forwarded_headers_from_loopback_are_not_trusted_by_default(
             data, _ = _read_all(sock, limit_s=5)
         statuses.append(int(data.split(b" ", 2)[1]))
     assert statuses.count(201) == 30 and statuses.count(429) == 5
+
+
+def _status(data: bytes) -> int:
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+
+
+def test_oversized_headers_get_431_and_are_not_read(served: tuple[str, int]) -> None:
+    with socket.create_connection(served) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17_000 + b"\r\n\r\n")
+        data, _ = _read_all(sock, limit_s=5)
+    assert _status(data) == 431 and b'"headers_too_large"' in data
+    # A client that keeps streaming header bytes is cut off: the server stops reading, so
+    # the stream fails long before 100 MB are accepted.
+    sent = 0
+    with socket.create_connection(served) as sock, pytest.raises(OSError):
+        sock.settimeout(5)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        line = b"X-More: " + b"b" * 8000 + b"\r\n"
+        while sent < 100_000_000:
+            sock.sendall(line)
+            sent += len(line)
+    assert sent < 20_000_000
+
+
+def test_too_many_header_fields_get_431(served: tuple[str, int]) -> None:
+    fields = b"".join(f"X-F{n}: 1\r\n".encode() for n in range(101))
+    with socket.create_connection(served) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        data, _ = _read_all(sock, limit_s=5)
+    assert _status(data) == 431
+    fine = b"".join(f"X-F{n}: 1\r\n".encode() for n in range(90))
+    with socket.create_connection(served) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + fine + b"\r\n")
+        data, _ = _read_all(sock, limit_s=5)
+    assert _status(data) == 200
+
+
+def test_a_client_that_stops_reading_is_dropped(served: tuple[str, int]) -> None:
+    # Ten large files asked for at once and never read: the responses fill the socket
+    # buffers, the server waits to send, and after send_timeout_s (1 s here) gives up.
+    asset = b"/docs-assets/swagger-ui-bundle.js.map"
+    request = b"GET " + asset + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with sock:
+        sock.connect(served)
+        sock.sendall(request * 10)
+        time.sleep(3.0)
+        received = 0
+        sock.settimeout(10)
+        try:
+            while chunk := sock.recv(65536):
+                received += len(chunk)
+        except (ConnectionResetError, TimeoutError):
+            pass
+    assert received < 5 * 1_540_000, "the server kept sending to a client that stopped reading"
+
+
+def test_head_is_answered_wherever_get_is(served: tuple[str, int]) -> None:
+    for path in (b"/", b"/health", b"/documents/red-cross", b"/static/app.js"):
+        with socket.create_connection(served) as sock:
+            sock.sendall(b"HEAD " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data, _ = _read_all(sock, limit_s=5)
+        assert _status(data) == 200, (path, data[:200])
+        assert data.endswith(b"\r\n\r\n"), "no body after the headers"
+    with socket.create_connection(served) as sock:
+        sock.sendall(b"HEAD /ask HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data, _ = _read_all(sock, limit_s=5)
+    assert _status(data) == 405  # POST-only routes stay POST-only

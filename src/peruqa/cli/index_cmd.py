@@ -15,6 +15,12 @@ if TYPE_CHECKING:  # the build and its models load only when a build runs
 
 
 def _echo_build_report(report: BuildReport, index_dir: Path) -> None:
+    if report.set_aside is not None:
+        click.secho(
+            f"The damaged index was set aside in {report.set_aside}; it can be deleted.",
+            fg="yellow",
+            err=True,
+        )
     for line in report.problems():
         click.secho(f"Skipped {line}", fg="yellow", err=True)
     if report.full_rebuild:

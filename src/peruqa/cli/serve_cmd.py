@@ -23,5 +23,9 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, workers: i
     from peruqa.web.server import serve as run_server
 
     settings = settings_from(host=host, port=port, index_dir=index_dir, workers=workers)
-    click.echo(f"PeruQA on http://{settings.host}:{settings.port} ({settings.workers} workers)")
-    run_server(settings, settings.workers)
+    count = settings.workers
+
+    def announce(url: str) -> None:
+        click.echo(f"PeruQA on {url} ({count} worker{'s' if count > 1 else ''})")
+
+    run_server(settings, count, announce)

@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from peruqa.config import Settings
 from peruqa.errors import BuildRefusedError, NoDocumentsError
@@ -36,6 +37,7 @@ from peruqa.index.progress import (
 )
 from peruqa.index.store import (
     remove_leftovers,
+    set_aside_damaged,
     stage_index,
     swap_in,
     write_parts,
@@ -72,6 +74,8 @@ class BuildReport:
     # source -> pages read by OCR, and pages OCR could not read (reported, never fatal).
     ocr_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
     unreadable_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Where the damaged index this build replaced was moved, when there was one.
+    set_aside: Path | None = None
 
     @property
     def added(self) -> list[str]:
@@ -222,8 +226,11 @@ def _write_and_swap(
     first_stage: Embedder | None,
     progress: StageProgress | None,
     gate: Gate | None,
-) -> None:
-    """Write the new index beside the current one, check it, and swap it in: all or nothing."""
+    corrupt: bool,
+) -> Path | None:
+    """Write the new index beside the current one, check it, and swap it in: all or nothing.
+    A ``corrupt`` current index is set aside rather than replaced; returns where it went."""
+    set_aside: Path | None = None
     index_dir = settings.index_dir
     writing = for_stage(progress, WRITING) or _silent
     parts = 1 if embedded.first_cache is None else 2
@@ -241,9 +248,12 @@ def _write_and_swap(
             checking(0, 1)
             gate(data, embedded.previous)
             checking(1, 1)
+        if corrupt:
+            set_aside = set_aside_damaged(index_dir)
         swap_in(staging, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return set_aside
 
 
 def build(
@@ -276,7 +286,9 @@ def build(
         library = _chunk(loaded, settings, progress)
         embedded = _embed(library, current, settings, embedder, first_stage, progress, full)
         data = _assemble(library, loaded, embedded, settings, embedder)
-        _write_and_swap(data, library, embedded, settings, first_stage, progress, gate)
+        set_aside = _write_and_swap(
+            data, library, embedded, settings, first_stage, progress, gate, current.corrupt
+        )
     changes = diff_sources(old_documents, data.manifest.documents)
     first_cache = embedded.first_cache
     return BuildReport(
@@ -295,4 +307,5 @@ def build(
         first_stage_embedded=None if first_cache is None else first_cache.embedded,
         ocr_pages={d.source: d.ocr_pages for d in library.documents.values() if d.ocr_pages},
         unreadable_pages=dict(loaded.unreadable_pages),
+        set_aside=set_aside,
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peruqa.config import Settings
-from peruqa.errors import PeruQAError
+from peruqa.errors import IndexCorruptError, PeruQAError
 from peruqa.index.data import IndexData, vector_cache_from
 from peruqa.index.embedding import Embedder
 from peruqa.index.manifest import IndexSpec
@@ -22,6 +22,8 @@ class CurrentIndex:
 
     data: IndexData | None
     problem: str | None  # why it could not be loaded, when it exists
+    # The index is there but damaged: the build sets it aside instead of deleting it.
+    corrupt: bool = False
 
     @classmethod
     def load(cls, index_dir: Path) -> CurrentIndex:
@@ -29,10 +31,14 @@ class CurrentIndex:
             return cls(None, None)
         try:
             read_manifest(index_dir)
+        except IndexCorruptError as error:
+            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
         except PeruQAError:
             return cls(None, "the current index is unreadable")
         try:
             return cls(load_index(index_dir, None), None)
+        except IndexCorruptError as error:
+            return cls(None, f"the current index is damaged ({error.message})", corrupt=True)
         except PeruQAError as error:
             return cls(None, f"the current index could not be loaded ({error.message})")
 

@@ -9,7 +9,14 @@ Embedders that cannot be rebuilt by name in a worker (test fakes) also stay in p
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +37,39 @@ BATCH_CHARS = 24_000
 MIN_PARALLEL_TEXTS = 400
 
 _worker_models: dict[str, Embedder] = {}
+# prctl option that asks the kernel to signal a process when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+
+
+def _follow_parent(parent: int) -> None:
+    """Worker initializer: the worker dies with its build. A build killed with SIGKILL has no
+    chance to stop its pool, and each orphaned worker would keep a model (~128 MB) loaded."""
+    if sys.platform.startswith("linux"):
+        # Without it, the watch thread below still notices within a second.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request above was in place
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    # An orphan is adopted by another process, so its parent id changes.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def worker_pool(processes: int) -> ProcessPoolExecutor:
+    """Embedding worker processes that exit when this process does, however it ends."""
+    # Spawned, not forked: a fork would copy this process's model state and thread pools.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=context,
+        initializer=_follow_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def _embed_in_worker(model: str, texts: list[str]) -> np.ndarray:
@@ -111,10 +151,8 @@ def embed_jobs(jobs: Sequence[EmbedJob], processes: int = 1) -> None:
             for batch in todo:
                 advance(index, batch, job.embedder.embed_passages(batch))
         return
-    # Spawned, not forked: a fork would copy this process's model state and thread pools.
-    context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        with worker_pool(processes) as pool:
             pending: list[tuple[int, list[str], Future[np.ndarray]]] = [
                 (index, batch, pool.submit(_embed_in_worker, job.embedder.name, batch))
                 for index, (job, todo) in enumerate(work)

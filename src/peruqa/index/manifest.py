@@ -63,8 +63,20 @@ def read_manifest(index_dir: Path) -> Manifest:
         return _MANIFEST_SCHEMA.validate_json(path.read_bytes())
     except (ValidationError, ValueError, TypeError, OSError) as exc:
         raise IndexCorruptError(
-            f"The index manifest in {index_dir} is unreadable. Rebuild with 'peruqa index'."
+            f"The index in {index_dir} is damaged ({MANIFEST}: {damage_reason(exc)}). "
+            "Rebuild with 'peruqa index' (it sets the damaged copy aside)."
         ) from exc
+
+
+def damage_reason(exc: BaseException) -> str:
+    """A short, readable cause for a damaged index file (a validation error's first problem,
+    else the last line of the library's message)."""
+    if isinstance(exc, ValidationError):
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem.get("loc", ()))
+        return f"{where + ': ' if where else ''}{problem.get('msg', 'invalid value')}"
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

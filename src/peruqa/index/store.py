@@ -21,6 +21,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from peruqa.errors import (
     IndexBusyError,
@@ -36,19 +37,14 @@ from peruqa.index.data import IndexData as IndexData
 from peruqa.index.data import sentence_rows
 from peruqa.index.lock import build_lock
 from peruqa.index.manifest import FIRST_STAGE_DIR as FIRST_STAGE_DIR
-from peruqa.index.manifest import FORMAT_VERSION, Manifest
+from peruqa.index.manifest import FORMAT_VERSION, Manifest, damage_reason
 from peruqa.index.manifest import MANIFEST as MANIFEST
 from peruqa.index.manifest import read_manifest as read_manifest
-from peruqa.ingest.chunking import Chunk, Sentence
+from peruqa.ingest.chunking import Chunk
 from peruqa.ingest.documents import Document
 
 _STAGING_PREFIX = "-new-"
 _RETIRED_PREFIX = "-old-"
-
-
-def _chunk_from_record(record: dict[str, object]) -> Chunk:
-    sentences = tuple(Sentence(**s) for s in record.pop("sentences"))  # type: ignore[attr-defined]
-    return Chunk(sentences=sentences, **record)  # type: ignore[arg-type]
 
 
 def _write_synced(path: Path, payload: str) -> None:
@@ -112,6 +108,19 @@ def write_index(data: IndexData, index_dir: Path) -> None:
         raise
 
 
+def set_aside_damaged(index_dir: Path) -> Path:
+    """Move a damaged index out of the way, beside it as ``<name>.corrupt-<UTC time>``, so a
+    build can replace it and a maintainer can still look at what went wrong."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = index_dir.with_name(f"{index_dir.name}.corrupt-{stamp}")
+    number = 1
+    while target.exists():
+        number += 1
+        target = index_dir.with_name(f"{index_dir.name}.corrupt-{stamp}-{number}")
+    os.replace(index_dir, target)
+    return target
+
+
 def _complete_leftover(index_dir: Path) -> Path | None:
     """A complete index an interrupted swap left beside ``index_dir``: the new one first (it
     had passed the gate when the swap began), else the retired one."""
@@ -141,60 +150,124 @@ def remove_leftovers(index_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
+class _Damaged(Exception):
+    """One index file that cannot be used, and why (turned into ``IndexCorruptError``)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+
+
+_CHUNK = TypeAdapter(Chunk)
+_DOCUMENTS = TypeAdapter(list[Document])
+
+
+def _read_vectors(path: Path) -> np.ndarray:
     try:
-        faiss_index = faiss.read_index(str(index_dir / "chunks.faiss"))
-        chunk_vectors = np.load(index_dir / "chunk_vectors.npy")
-        sentence_vectors = np.load(index_dir / "sentences.npy")
-        with (index_dir / "chunks.jsonl").open(encoding="utf-8") as lines:
-            chunks = [_chunk_from_record(json.loads(line)) for line in lines]
-        records = json.loads((index_dir / "documents.json").read_text(encoding="utf-8"))
-        documents = {}
-        for record in records:
-            for name in ("page_starts", "ocr_pages", "unreadable_pages"):
-                record[name] = tuple(record.get(name, ()))
-            documents[record["doc_id"]] = Document(**record)
-    except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+        vectors: np.ndarray = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises several kinds for a damaged file
+        raise _Damaged(path.name, damage_reason(exc)) from exc
+    if not isinstance(vectors, np.ndarray):
+        raise _Damaged(path.name, "not a single array")
+    return vectors
+
+
+def _read_chunks(path: Path) -> list[Chunk]:
+    chunks = []
+    try:
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    chunks.append(_CHUNK.validate_json(line))
+                except ValidationError as exc:
+                    raise _Damaged(path.name, f"line {number}: {damage_reason(exc)}") from exc
+    except OSError as exc:
+        raise _Damaged(path.name, damage_reason(exc)) from exc
+    return chunks
+
+
+def _read_documents(path: Path) -> dict[str, Document]:
+    try:
+        records = _DOCUMENTS.validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise _Damaged(path.name, damage_reason(exc)) from exc
+    return {document.doc_id: document for document in records}
+
+
+def _read_faiss(path: Path) -> faiss.Index:
+    if not path.is_file():
+        raise _Damaged(path.name, "missing")
+    try:
+        return faiss.read_index(str(path))
+    except Exception as exc:  # faiss reports every problem as RuntimeError (or worse)
+        raise _Damaged(path.name, damage_reason(exc)) from exc
+
+
+def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
+    """Every file of the index, checked; any damage is an ``IndexCorruptError`` naming the
+    file and the reason, whatever the damage (nulls, wrong types, bad UTF-8, truncation)."""
+    try:
+        faiss_index = _read_faiss(index_dir / "chunks.faiss")
+        chunk_vectors = _read_vectors(index_dir / "chunk_vectors.npy")
+        sentence_vectors = _read_vectors(index_dir / "sentences.npy")
+        chunks = _read_chunks(index_dir / "chunks.jsonl")
+        documents = _read_documents(index_dir / "documents.json")
+        rows = sentence_rows(chunks)
+        _check_shapes(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
+        _check_texts(chunks, documents)
+    except _Damaged as exc:
         raise IndexCorruptError(
-            f"The index in {index_dir} is incomplete or damaged ({type(exc).__name__}). "
-            "Rebuild with 'peruqa index'."
+            f"The index in {index_dir} is damaged ({exc}). "
+            "Rebuild with 'peruqa index' (it sets the damaged copy aside)."
         ) from exc
-    rows = sentence_rows(chunks)
-    problem = _shape_problem(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
-    if problem:
-        raise IndexCorruptError(
-            f"The index in {index_dir} is inconsistent ({problem}). Rebuild with 'peruqa index'."
-        )
     return IndexData(
         manifest, faiss_index, chunks, documents, sentence_vectors, rows, chunk_vectors
     )
 
 
-def _shape_problem(
+def _check_texts(chunks: list[Chunk], documents: dict[str, Document]) -> None:
+    """Every chunk's sentences point into a document that is there: answers and citations
+    slice the document text with these offsets."""
+    for number, chunk in enumerate(chunks, 1):
+        document = documents.get(chunk.doc_id)
+        if document is None:
+            raise _Damaged("chunks.jsonl", f"line {number}: unknown document '{chunk.doc_id}'")
+        size = len(document.text)
+        for sentence in chunk.sentences:
+            if not 0 <= sentence.start <= sentence.end <= size:
+                raise _Damaged(
+                    "chunks.jsonl", f"line {number}: sentence offsets outside the document"
+                )
+
+
+def _check_shapes(
     manifest: Manifest,
     faiss_index: faiss.Index,
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     chunks: list[Chunk],
     rows: dict[tuple[str, int], int],
-) -> str | None:
+) -> None:
     """What does not fit between the manifest and the files, checked once at load so that a
     damaged index is refused up front instead of failing on the first question."""
     if faiss_index.d != manifest.dim:
-        return f"vector index has {faiss_index.d} dimensions, manifest says {manifest.dim}"
+        raise _Damaged("chunks.faiss", f"{faiss_index.d} dimensions, manifest says {manifest.dim}")
     for name, vectors, count in (
-        ("chunk", chunk_vectors, len(chunks)),
-        ("sentence", sentence_vectors, len(rows)),
+        ("chunk_vectors.npy", chunk_vectors, len(chunks)),
+        ("sentences.npy", sentence_vectors, len(rows)),
     ):
+        kind = "chunk" if name.startswith("chunk") else "sentence"
         if vectors.ndim != 2 or vectors.shape != (count, manifest.dim):
-            return f"{name} vectors are {vectors.shape}, expected ({count}, {manifest.dim})"
+            raise _Damaged(
+                name, f"{kind} vectors are {vectors.shape}, expected ({count}, {manifest.dim})"
+            )
         if vectors.dtype != np.float32:
-            return f"{name} vectors are {vectors.dtype}, expected float32"
+            raise _Damaged(name, f"{kind} vectors are {vectors.dtype}, expected float32")
     if faiss_index.ntotal != len(chunks):
-        return f"vector index holds {faiss_index.ntotal} chunks, chunks.jsonl {len(chunks)}"
+        raise _Damaged(
+            "chunks.faiss", f"holds {faiss_index.ntotal} chunks, chunks.jsonl {len(chunks)}"
+        )
     if manifest.chunks != len(chunks) or manifest.sentences != len(rows):
-        return "chunk or sentence counts differ from the manifest"
-    return None
+        raise _Damaged("chunks.jsonl", "chunk or sentence counts differ from the manifest")
 
 
 def _manifest_now(index_dir: Path) -> Manifest:

@@ -8,6 +8,7 @@ serves (see ``reload``): each request reads one consistent snapshot.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from peruqa.config import (
     Settings,
 )
 from peruqa.errors import InvalidQuestionError, PeruQAError
-from peruqa.index.embedding import Embedder, make_embedder
+from peruqa.index.embedding import Embedder, make_embedder, question_tokens
 from peruqa.index.store import FIRST_STAGE_DIR, MANIFEST, IndexData, load_index
 from peruqa.qa.answering import Answer, Answerer, Timings
 from peruqa.qa.followup import FAVOUR, FOLLOWUP_BAR, Context, FollowUps, Resolution, Turn, declined
@@ -94,13 +95,24 @@ class QAService:
         self._snapshot: Snapshot | None = None
         self._cache: OrderedDict[tuple[str, str, str | None, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
+        # Why the last load failed (None after a success), so readiness reports the real
+        # problem (index_missing, index_corrupt, ...) rather than a guess.
+        self.load_error: PeruQAError | None = None
+        self._warmed: set[int] = set()  # ids of the embedders already run once
 
     # -- index lifecycle -------------------------------------------------------------
 
     def load(self) -> None:
         """Load (or reload) the index from disk; the old one serves until the new is ready."""
-        data = load_index(self.settings.index_dir, self.embedder.name, self.settings.hnsw_ef_search)
-        self.use_index(data, self._load_first_stage())
+        try:
+            data = load_index(
+                self.settings.index_dir, self.embedder.name, self.settings.hnsw_ef_search
+            )
+            self.use_index(data, self._load_first_stage())
+        except PeruQAError as error:
+            self.load_error = error
+            raise
+        self.load_error = None
 
     def _load_first_stage(self) -> IndexData | None:
         name = self.settings.cascade_model
@@ -125,12 +137,28 @@ class QAService:
         answerer = Answerer(data, retriever.lexical, model, threshold, reading)
         return Stage(data, retriever, answerer)
 
+    def _warm_up(self, embedders: list[Embedder]) -> None:
+        """Run each model once before its first index serves: a model's first forward pass
+        costs far more than the next ones (a 2.6 s first answer under load, or about 1 s
+        for a worker whose first index came by hot reload), and visitors would wait on it."""
+        for embedder in embedders:
+            if id(embedder) in self._warmed:
+                continue
+            try:
+                embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since?"])
+            except Exception:  # a model that fails here fails on questions too, reported there
+                log.exception("Warm-up of %s failed", embedder.name)
+            self._warmed.add(id(embedder))
+
     def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
         main = self._stage(data, self.embedder, self.settings.abstain_threshold, read=True)
         first = None
         if first_stage is not None and self._first_embedder is not None:
             # The first stage never declines by itself: when unsure it hands over.
             first = self._stage(first_stage, self._first_embedder, 0.0)
+        # Before the swap: the new snapshot never serves a cold model, whether it is the
+        # first index of this process or one a hot reload brought.
+        self._warm_up([main.retriever.embedder, *([first.retriever.embedder] if first else [])])
         with self._lock:
             self._snapshot = Snapshot(
                 main.data, main.retriever, main.answerer, first, FollowUps(main.data)
@@ -180,8 +208,17 @@ class QAService:
         k = self.settings.top_k if top_k is None else top_k
         if not TOP_K_MIN <= k <= TOP_K_MAX:
             raise InvalidQuestionError(f"top_k must be between {TOP_K_MIN} and {TOP_K_MAX}.")
-        text, cut = bound_question(cleaned, self.settings.max_question_words)
+        text, cut = self._bound(cleaned)
         return Checked(text, k, cut, tuple(self._check_history(history)))
+
+    def _bound(self, question: str) -> tuple[str, bool]:
+        """The question cut to what the model may read (words, then tokens)."""
+        return bound_question(
+            question,
+            self.settings.max_question_words,
+            self.settings.max_question_tokens,
+            functools.partial(question_tokens, self.embedder),
+        )
 
     def _check_history(self, history: Sequence[Turn]) -> list[Turn]:
         """Earlier turns, cleaned; a turn out of bounds is refused by its number."""
@@ -206,7 +243,7 @@ class QAService:
                     f"characters); the limit is {HISTORY_ANSWER_MAX_CHARS}."
                 )
             # An earlier question can be asked again ("what about Enabel?"): the same bound.
-            question = bound_question(question, self.settings.max_question_words)[0]
+            question = self._bound(question)[0]
             cleaned.append(Turn(question, answer))
         return cleaned
 

@@ -93,10 +93,12 @@ class Admission:
 
     # -- admission -------------------------------------------------------------------
 
-    async def run(self, client: str, call: Callable[[], T]) -> T:
-        """Run ``call`` on an answer thread in fair order, or refuse at once."""
+    async def run(self, client: str, call: Callable[[], T], share: int | None = None) -> T:
+        """Run ``call`` on an answer thread in fair order, or refuse at once.
+
+        ``share`` replaces ``per_client`` for this client (a staff key has its own)."""
         loop = asyncio.get_running_loop()
-        if self._pending(client) >= self.per_client:
+        if self._pending(client) >= (self.per_client if share is None else share):
             raise TooManyPendingError(
                 "You already have questions waiting for an answer; "
                 "please wait for them before asking more.",

@@ -12,12 +12,13 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from peruqa.errors import IndexMissingError
+from peruqa.errors import ForbiddenError, IndexMissingError
 from peruqa.qa.reply import AskResponse, to_response
 from peruqa.web import metrics
 from peruqa.web.admin import admin_check
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep
+from peruqa.web.ratelimit import address_in, client_of
 from peruqa.web.schemas import (
     AskRequest,
     ErrorResponse,
@@ -61,8 +62,14 @@ def add_feedback(
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(service: ServiceDep) -> HealthResponse:
+async def health(service: ServiceDep, context: ContextDep) -> HealthResponse:
     """Liveness: the process answers. Whether it can answer questions is ``/ready``."""
+    limits = context.rate_store.state
+    store_down = (
+        "The rate limit store does not answer; each worker limits on its own."
+        if limits == "degraded"
+        else None
+    )
     snapshot = service.current
     if snapshot is None:
         return HealthResponse(
@@ -73,37 +80,50 @@ async def health(service: ServiceDep) -> HealthResponse:
             model=service.embedder.name,
             built_at=None,
             message="The index is not loaded. Build it with 'peruqa index'.",
+            rate_limits=limits,
         )
     # The manifest was validated when the index loaded, so its fields can be used as they are.
     manifest = snapshot.data.manifest
     return HealthResponse(
-        status="ok",
+        status="degraded" if store_down else "ok",
         index_loaded=True,
         documents=len(snapshot.data.documents),
         chunks=manifest.chunks,
         model=manifest.model,
         built_at=manifest.built_at,
+        message=store_down,
         first_stage_model=(
             snapshot.first_stage.data.manifest.model if snapshot.first_stage else None
         ),
+        rate_limits=limits,
     )
 
 
 @router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ErrorResponse}})
-async def ready(service: ServiceDep) -> Response:
-    """Readiness for a load balancer: 503 until an index is loaded."""
+async def ready(service: ServiceDep, context: ContextDep) -> Response:
+    """Readiness for a load balancer: 503 until an index is loaded. A store outage does not
+    make a worker unready (it limits on its own), but it is reported."""
     snapshot = service.current
     if snapshot is None:
-        raise IndexMissingError(
-            "No index is loaded yet; build it with 'peruqa index'.", retry_after=5
+        # The load's own error (index_corrupt, ...) rather than a guess; ready or not, a
+        # load balancer may ask again in a few seconds.
+        error = service.load_error or IndexMissingError(
+            "No index is loaded yet; build it with 'peruqa index'."
         )
+        raise type(error)(error.message, retry_after=5)
     return JSONResponse(
-        ReadyResponse(ready=True, build_id=snapshot.data.manifest.build_id).model_dump()
+        ReadyResponse(
+            ready=True,
+            build_id=snapshot.data.manifest.build_id,
+            rate_limits=context.rate_store.state,
+        ).model_dump()
     )
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(request: Request, context: ContextDep) -> Response:
+    if not address_in(client_of(request.scope), context.settings.metrics_allow):
+        raise ForbiddenError("The metrics are not public; see PERUQA_METRICS_ALLOW.")
     text, content_type = metrics.exposition()
     return Response(text, media_type=content_type)
 

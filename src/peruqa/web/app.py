@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from limits.storage import Storage
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,48 +32,39 @@ from peruqa.web.ratelimit import (
     ClientAddressMiddleware,
     Limiter,
     RateLimitMiddleware,
+    SharedStore,
     make_storage,
     visitor_limiter,
 )
 from peruqa.web.reload import Reloader
 from peruqa.web.report_page import router as report_router
-from peruqa.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from peruqa.web.security import (
+    BodySizeLimitMiddleware,
+    HeadAsGetMiddleware,
+    SecurityHeadersMiddleware,
+)
+from peruqa.web.turns import TurnSigner
 from peruqa.web.watch import load_index
 
 log = logging.getLogger("peruqa.web.app")
 
 
-def warm_up(service: QAService) -> None:
-    """Run each model once before serving: a model's first forward pass costs far more than
-    the next ones, and the first visitors would otherwise wait behind it (seen as a 2.6 s
-    first answer in bench/resilience.py)."""
-    snapshot = service.current
-    if snapshot is None:
-        return
-    stages = [snapshot, *([snapshot.first_stage] if snapshot.first_stage else [])]
-    try:
-        for stage in stages:
-            stage.retriever.embedder.embed_queries(["¿Desde cuándo trabaja en el Perú? Since?"])
-    except Exception:  # a model that fails here fails on /ask too, where it is reported
-        log.exception("Warm-up failed")
-
-
 def _loaded_service(
     settings: Settings, embedder: Embedder | None, first_stage_embedder: Embedder | None
 ) -> QAService:
+    # QAService.use_index runs each model once before it serves: no separate warm-up here.
     service = QAService(settings, embedder, first_stage_embedder)
     started = time.perf_counter()
     try:
         load_index(service)
         metrics.record_index(service.snapshot.data.manifest.built_at, time.perf_counter() - started)
-        warm_up(service)
     except PeruQAError as error:
         # Serve anyway: /ready says 503 and /ask answers with a clear 503 and error code.
         log.warning("Index not loaded: %s", error.message)
     return service
 
 
-def _context(settings: Settings, service: QAService, storage: Storage) -> WebContext:
+def _context(settings: Settings, service: QAService, storage: SharedStore) -> WebContext:
     return WebContext(
         settings=settings,
         service=service,
@@ -91,16 +81,22 @@ def _context(settings: Settings, service: QAService, storage: Storage) -> WebCon
         reloader=Reloader(
             service, settings.data_dir, settings.reload_poll_s, settings.index_watch_s
         ),
-        admin_failures=Limiter(storage, settings.admin_failures_per_minute, 60, "peruqa-admin"),
+        admin_failures=Limiter(
+            storage, settings.admin_failures_per_minute, 60, "peruqa-admin", settings.workers
+        ),
+        rate_store=storage,
+        signer=TurnSigner.in_folder(settings.data_dir),
     )
 
 
-def _middleware(settings: Settings, storage: Storage, reloader: Reloader) -> list[Middleware]:
-    """In the order a request meets them: metrics, security headers (on every response, 429
-    and 413 included), CORS (only when origins are configured), the client's address, the
-    rate limit, the body limit."""
+def _middleware(settings: Settings, storage: SharedStore, reloader: Reloader) -> list[Middleware]:
+    """In the order a request meets them: HEAD turned into GET, metrics, security headers
+    (on every response, 429 and 413 included), CORS (only when origins are configured), the
+    client's address, the rate limit, the body limit."""
     limiter = (
-        visitor_limiter(storage, settings.rate_limit_per_minute, settings.rate_limit_burst)
+        visitor_limiter(
+            storage, settings.rate_limit_per_minute, settings.rate_limit_burst, settings.workers
+        )
         if settings.rate_limit_per_minute > 0
         else None
     )
@@ -111,6 +107,7 @@ def _middleware(settings: Settings, storage: Storage, reloader: Reloader) -> lis
         allow_headers=["Content-Type", "X-API-Key"],
     )
     return [
+        Middleware(HeadAsGetMiddleware),
         # Test clients that skip the lifespan still get the reload thread on their first request.
         Middleware(_StartReloader, reloader=reloader),
         Middleware(metrics.MetricsMiddleware),
@@ -141,6 +138,7 @@ def create_app(
         context.reloader.start()
         yield
         context.reloader.stop()
+        context.rate_store.close()
         context.admission.close()
         metrics.worker_exit()
 

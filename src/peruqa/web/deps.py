@@ -18,8 +18,9 @@ from peruqa.qa.service import QAService
 from peruqa.records.feedback import FeedbackStore
 from peruqa.records.querylog import QueryLog
 from peruqa.web.admission import Admission
-from peruqa.web.ratelimit import Limiter
+from peruqa.web.ratelimit import Limiter, SharedStore
 from peruqa.web.reload import Reloader
+from peruqa.web.turns import TurnSigner
 
 
 @dataclass
@@ -33,6 +34,10 @@ class WebContext:
     reloader: Reloader
     # Failed admin-token attempts per address, in the same storage as the visitor limit.
     admin_failures: Limiter
+    # The shared counter store and whether it answers (/health and /ready report it).
+    rate_store: SharedStore
+    # Signs the turns the no-JS form carries, so none can be forged from elsewhere.
+    signer: TurnSigner
 
 
 def get_context(request: Request) -> WebContext:

@@ -30,8 +30,9 @@ from peruqa.text.i18n import (
 )
 from peruqa.text.languages import DEFAULT_LANGUAGE, codes, get
 from peruqa.web.asking import ask_question
-from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep
+from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep, WebContext
 from peruqa.web.responses import error_headers, public_message
+from peruqa.web.security import foreign_origin
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
 # themselves (passages cut to the quote), so a new question re-renders them without asking
@@ -119,8 +120,8 @@ def _fitting(carried: list[str], settings: Settings) -> list[str]:
 
 
 def earlier_turns(fields: list[str]) -> list[AskResponse]:
-    """Turns sent back by the form. They are the visitor's own page: a forged one only
-    changes what that visitor sees, and every text still goes through autoescaping."""
+    """Turns sent back by the form, once their signatures are checked (``TurnSigner``);
+    every text still goes through autoescaping."""
     turns = []
     for field in fields[-MAX_HISTORY:]:
         try:
@@ -149,6 +150,7 @@ async def _render_chat(
     history: list[AskResponse],
     chosen: str | None = None,
     feedback_sent: bool = False,
+    turns_dropped: bool = False,
 ) -> Response:
     language = _language(request, chosen)
     turns = list(history)
@@ -168,7 +170,11 @@ async def _render_chat(
     page = _base(request, language, lambda other: _url("/", q=last, lang=other))
     page.update(
         turns=turns,
-        carried=_fitting([carry(turn) for turn in turns][-MAX_HISTORY:], context.settings),
+        carried=_fitting(
+            context.signer.sign([carry(turn) for turn in turns][-MAX_HISTORY:]),
+            context.settings,
+        ),
+        turns_dropped=turns_dropped,
         question=question if error else "",
         error=error,
         feedback_sent=feedback_sent,
@@ -197,7 +203,29 @@ async def page_form(
     turn: Annotated[list[str] | None, Form()] = None,
     lang: Annotated[str | None, Form()] = None,
 ) -> Response:
-    return await _render_chat(request, context, question, earlier_turns(turn or []), lang)
+    refused = _refuse_foreign(request, context, lang)
+    if refused is not None:
+        return refused
+    verified = context.signer.verify(turn or [])
+    history = earlier_turns(verified.fields)
+    return await _render_chat(
+        request, context, question, history, lang, turns_dropped=verified.dropped > 0
+    )
+
+
+def _refuse_foreign(request: Request, context: WebContext, chosen: str | None) -> Response | None:
+    """The 403 page for a form posted from another site's page, else None."""
+    headers = request.headers
+    if not foreign_origin(
+        headers.get("origin"),
+        headers.get("referer"),
+        headers.get("host"),
+        context.settings.cors_origins,
+    ):
+        return None
+    language = _language(request, chosen)
+    page = _base(request, language, lambda other: _url("/", lang=other))
+    return context.templates.TemplateResponse(request, "forbidden.html", page, status_code=403)
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
@@ -242,6 +270,8 @@ def document(
 
 @router.post("/feedback/form")
 def feedback_form(
+    request: Request,
+    context: ContextDep,
     store: FeedbackDep,
     service: ServiceDep,
     question: Annotated[str, Form()],
@@ -256,6 +286,9 @@ def feedback_form(
 
     The redirect goes to the bare page (not ``/?q=``), so saying thanks asks nothing again.
     """
+    refused = _refuse_foreign(request, context, lang)
+    if refused is not None:
+        return refused
     language = lang if lang in codes() else DEFAULT_LANGUAGE
     snapshot = service.current
     store.add(

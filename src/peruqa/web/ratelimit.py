@@ -12,20 +12,22 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from peruqa.errors import ConfigError, RateLimitedError
 from peruqa.web.responses import send_error
-from peruqa.web.security import key_matches
+from peruqa.web.security import staff_key
 
 log = logging.getLogger("peruqa.web.ratelimit")
 
@@ -43,6 +45,17 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks_of(entries: tuple[str, ...]) -> list[Network]:
+    return parse_networks(entries)
+
+
+def address_in(address: str, entries: Sequence[str]) -> bool:
+    """Whether ``address`` lies in one of the networks ``entries`` names (settings lists,
+    checked when the settings were read)."""
+    return _trusted(address, _networks_of(tuple(entries)))
 
 
 def client_address(peer: str, forwarded_for: str | None, networks: Sequence[Network]) -> str:
@@ -84,54 +97,133 @@ def client_of(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
+class SharedStore:
+    """The shared counter store (Redis) and whether it answers, for every limiter of a worker.
+
+    A thread pings the store every ``probe_s`` seconds (off the event loop), so /health
+    knows of an outage even before a request meets it; a request whose store call fails
+    marks it down at once. While it is down no request touches it, and the limiters count
+    in this worker's memory. The log gets one line when an outage starts and one when it
+    ends, with no traceback.
+    """
+
+    def __init__(self, storage: Storage | None, probe_s: float = 1.0) -> None:
+        self.storage = storage  # None: counters are per worker by configuration
+        self.probe_s = probe_s
+        self._down_since: float | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        if storage is not None:
+            if not storage.check():
+                self.failed("it does not answer")
+            threading.Thread(target=self._watch, name="peruqa-store-probe", daemon=True).start()
+
+    @property
+    def state(self) -> str:
+        """What /health and /ready report: shared, per worker, or degraded (store down)."""
+        if self.storage is None:
+            return "local"
+        return "degraded" if self._down_since is not None else "ok"
+
+    @property
+    def usable(self) -> bool:
+        return self.storage is not None and self._down_since is None
+
+    def failed(self, reason: object) -> None:
+        with self._lock:
+            if self._down_since is not None:
+                return
+            self._down_since = time.monotonic()
+        log.warning(
+            "Rate limit store unreachable (%s); this worker limits on its own, at its share "
+            "of the limits, until the store answers again.",
+            reason,
+        )
+
+    def _watch(self) -> None:
+        assert self.storage is not None
+        while not self._stop.wait(self.probe_s):
+            if not self.storage.check():
+                self.failed("it does not answer")
+                continue
+            with self._lock:
+                since, self._down_since = self._down_since, None
+            if since is not None:
+                log.warning(
+                    "Rate limit store answers again after %.0f s; limits are shared again.",
+                    time.monotonic() - since,
+                )
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class Limiter:
-    """A moving window of ``amount`` hits per ``seconds`` per key, in shared storage."""
+    """A moving window of ``amount`` hits per ``seconds`` per key, in the shared store, or
+    in this worker's memory (``amount`` divided by ``workers``) while the store is down."""
 
-    def __init__(self, storage: Storage, amount: int, seconds: int, namespace: str) -> None:
+    def __init__(
+        self,
+        store: SharedStore,
+        amount: int,
+        seconds: int,
+        namespace: str,
+        workers: int = 1,
+    ) -> None:
+        self.store = store
         self.item: RateLimitItem = RateLimitItemPerSecond(amount, seconds)
-        self.strategy = MovingWindowRateLimiter(storage)
         self.namespace = namespace
-        self._warned = -math.inf
+        self.shared = MovingWindowRateLimiter(store.storage) if store.storage is not None else None
+        # Per worker by configuration: the whole amount. As a fallback: this worker's share,
+        # so that all the workers together stay within the limit.
+        share = amount if store.storage is None else max(1, amount // max(1, workers))
+        self.local_item: RateLimitItem = RateLimitItemPerSecond(share, seconds)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
 
-    def _storage_down(self) -> None:
-        # Once every 30 s at most: an outage must not also flood the log.
-        now = time.monotonic()
-        if now - self._warned >= 30:
-            self._warned = now
-            log.exception("Rate limit storage unavailable; requests are let through")
+    def _ask(self, key: str, spend: bool) -> float:
+        if self.shared is not None and self.store.usable:
+            try:
+                return self._wait(self.shared, self.item, key, spend)
+            except Exception as exc:  # the store is down or hung: the local limit takes over
+                self.store.failed(f"{type(exc).__name__}: {exc}")
+        return self._wait(self.local, self.local_item, key, spend)
+
+    def _wait(
+        self, strategy: MovingWindowRateLimiter, item: RateLimitItem, key: str, spend: bool
+    ) -> float:
+        allowed = (
+            strategy.hit(item, self.namespace, key)
+            if spend
+            else strategy.test(item, self.namespace, key)
+        )
+        if allowed:
+            return 0.0
+        stats = strategy.get_window_stats(item, self.namespace, key)
+        return max(1.0, stats.reset_time - time.time())
 
     def hit(self, key: str) -> float:
         """Spend one unit; 0 when allowed, else seconds until one is free."""
-        try:
-            if self.strategy.hit(self.item, self.namespace, key):
-                return 0.0
-            stats = self.strategy.get_window_stats(self.item, self.namespace, key)
-        except Exception:  # storage down: serving beats limiting (logged for operators)
-            self._storage_down()
-            return 0.0
-        return max(1.0, stats.reset_time - time.time())
+        return self._ask(key, spend=True)
 
     def blocked(self, key: str) -> float:
         """Seconds until ``key`` may try again, without spending anything (0 = may)."""
-        try:
-            if self.strategy.test(self.item, self.namespace, key):
-                return 0.0
-            stats = self.strategy.get_window_stats(self.item, self.namespace, key)
-        except Exception:
-            self._storage_down()
-            return 0.0
-        return max(1.0, stats.reset_time - time.time())
+        return self._ask(key, spend=False)
 
 
 # The limiter is asked on the event loop: a Redis that stops answering must cost at most
-# this long per request (and then the request is let through), never hang the worker.
-REDIS_TIMEOUT_S = 0.25
+# this long once (then the store counts as down and is not asked), never hang the worker.
+REDIS_TIMEOUT_S = 0.05
 
 
-def make_storage(uri: str) -> Storage:
-    options: dict[str, float] = {}
-    if uri.startswith(("redis://", "rediss://", "redis+unix://")):
-        options = {"socket_timeout": REDIS_TIMEOUT_S, "socket_connect_timeout": REDIS_TIMEOUT_S}
+def make_storage(uri: str) -> SharedStore:
+    """The store for ``uri``: memory:// means per worker; a Redis that is not reachable at
+    start is reported (one line) and probed until it is."""
+    if uri.startswith("memory://"):
+        return SharedStore(None)
+    options: dict[str, float] = {
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_TIMEOUT_S,
+    }
     try:
         storage = storage_from_string(uri, **options)
     except Exception as exc:
@@ -141,14 +233,14 @@ def make_storage(uri: str) -> Storage:
         ) from exc
     if not isinstance(storage, Storage):
         raise ConfigError("PERUQA_RATE_LIMIT_STORAGE must be a synchronous storage (no async+).")
-    return storage
+    return SharedStore(storage)
 
 
-def visitor_limiter(storage: Storage, per_minute: float, burst: int) -> Limiter:
+def visitor_limiter(store: SharedStore, per_minute: float, burst: int, workers: int = 1) -> Limiter:
     # A burst of ``burst`` at once, and ``per_minute`` on average: the window is the time
     # the steady rate takes to earn a whole burst.
     seconds = max(1, round(burst * 60 / per_minute))
-    return Limiter(storage, burst, seconds, "peruqa-visitor")
+    return Limiter(store, burst, seconds, "peruqa-visitor", workers)
 
 
 class RateLimitMiddleware:
@@ -167,12 +259,7 @@ class RateLimitMiddleware:
         self.paths = frozenset(paths)
 
     def _has_staff_key(self, scope: Scope) -> bool:
-        if not self.api_keys:
-            return False
-        for name, value in scope.get("headers", []):
-            if name == b"x-api-key":
-                return key_matches(value.decode("latin-1"), self.api_keys)
-        return False
+        return staff_key(scope, self.api_keys) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

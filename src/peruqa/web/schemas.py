@@ -92,11 +92,15 @@ class HealthResponse(BaseModel):
     built_at: str | None
     message: str | None = None
     first_stage_model: str | None = None  # the cascade's fast model, when it is on
+    # "ok" (shared store answers), "local" (per worker by configuration) or "degraded"
+    # (the shared store is down: each worker limits alone, at its share).
+    rate_limits: str = "ok"
 
 
 class ReadyResponse(BaseModel):
     ready: bool
     build_id: str | None = None
+    rate_limits: str = "ok"
 
 
 def error_body(code: str, message: str) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 - ``SecurityHeadersMiddleware``: CSP without inline script, nosniff, no framing, referrer.
 - ``BodySizeLimitMiddleware``: refuses request bodies over a limit with 413.
+- ``HeadAsGetMiddleware``: ``HEAD`` wherever ``GET`` is answered.
 - ``key_matches``: constant-time key comparison (the rate limit lives in ``ratelimit``).
 
 Each middleware answers in the project's one JSON error shape (``responses.send_error``).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -130,6 +132,30 @@ class BodySizeLimitMiddleware:
         )
 
 
+class HeadAsGetMiddleware:
+    """``HEAD`` answered wherever ``GET`` is: the GET response's status and headers, no body.
+
+    FastAPI routes declare GET alone, so monitors and link checkers that send HEAD got 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
@@ -141,10 +167,47 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-def key_matches(given: str, keys: Sequence[str]) -> bool:
-    """Constant-time comparison against every key, so timing reveals neither key nor index."""
+def foreign_origin(
+    origin: str | None, referer: str | None, host: str | None, allowed: Sequence[str]
+) -> bool:
+    """Whether a form post comes from a page on another site.
+
+    The browser's ``Origin`` (else the ``Referer``) must name this host, or one of the
+    origins allowed for CORS. A post with neither header (a script, a browser told to send
+    no referrer) is let through: the signed turns still keep it from speaking for us.
+    Only the host and port are compared, so a proxy that ends TLS changes nothing.
+    """
+    source = origin if origin and origin != "null" else referer
+    if origin == "null" and not referer:
+        return True  # sandboxed frames and data: pages send "null"
+    if not source:
+        return False
+    if source.rstrip("/") in {entry.rstrip("/") for entry in allowed}:
+        return False
+    parts = urlsplit(source)
+    return not host or parts.netloc.lower() != host.lower()
+
+
+def staff_key(scope: Scope, keys: Sequence[str]) -> int | None:
+    """Which staff key (its place in PERUQA_API_KEYS) the request's X-API-Key is, if any."""
+    if not keys:
+        return None
+    for name, value in scope.get("headers", []):
+        if name == b"x-api-key":
+            return key_index(value.decode("latin-1"), keys)
+    return None
+
+
+def key_index(given: str, keys: Sequence[str]) -> int | None:
+    """The place of ``given`` among ``keys`` (empty keys never match), comparing against
+    every key in constant time, so timing reveals neither key nor index."""
     given_bytes = given.encode()
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(given_bytes, key.encode())
+    found = None
+    for number, key in enumerate(keys):
+        if hmac.compare_digest(given_bytes, key.encode()) and key:
+            found = number
     return found
+
+
+def key_matches(given: str, keys: Sequence[str]) -> bool:
+    return key_index(given, keys) is not None

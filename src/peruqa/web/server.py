@@ -15,46 +15,75 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from peruqa.config import Settings, get_settings
-from peruqa.errors import ConfigError
+from peruqa.errors import ConfigError, HeadersTooLargeError
 from peruqa.web.metrics import MULTIPROC_ENV
+from peruqa.web.responses import error_content
 
 log = logging.getLogger("peruqa.web.server")
 
 
-class TimedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, closing connections whose headers arrive too slowly.
+class _HeadersTooLarge(Exception):
+    """Raised inside the parser's callbacks to stop it reading a request's headers."""
 
-    Worker processes receive this class by name (it must pickle), so the timeout is read
+
+class TimedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with the limits it lacks:
+
+    - a request's headers must arrive within ``header_timeout_s`` (half-sent requests
+      cannot be held open);
+    - the request line and headers may take ``max_header_bytes`` and ``max_header_fields``
+      fields, past which the answer is 431 and the connection closes (uvicorn's httptools
+      parser has no limit: 100 MB of headers grew a worker by 185 MB);
+    - a client that stops reading a response is dropped after ``send_timeout_s`` instead
+      of holding the response and its task forever.
+
+    Worker processes receive this class by name (it must pickle), so the limits are read
     from the settings once per process rather than baked into a generated subclass.
     """
 
-    header_timeout_s: float | None = None
+    limits: tuple[float, int, int, float] | None = None
+
+    @classmethod
+    def configure(cls, settings: Settings) -> None:
+        cls.limits = (
+            settings.header_timeout_s,
+            settings.max_header_bytes,
+            settings.max_header_fields,
+            settings.send_timeout_s,
+        )
+
+    @classmethod
+    def _limits(cls) -> tuple[float, int, int, float]:
+        if cls.limits is None:
+            cls.configure(get_settings())
+        assert cls.limits is not None
+        return cls.limits
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._refused = False
         self._arm()
-
-    @classmethod
-    def _timeout(cls) -> float:
-        if cls.header_timeout_s is None:
-            cls.header_timeout_s = get_settings().header_timeout_s
-        return cls.header_timeout_s
 
     def _arm(self) -> None:
         if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self._timeout(), self._too_slow)
+            self._header_timer = self.loop.call_later(self._limits()[0], self._too_slow)
 
     def _disarm(self) -> None:
         if self._header_timer is not None:
@@ -66,16 +95,77 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # the 431 is on its way; the rest of those headers is not read
+        super().data_received(data)
+
+    def send_400_response(self, msg: str) -> None:
+        if self._refused:
+            return  # the parser stopped because of our own limit: the 431 is already sent
+        super().send_400_response(msg)
+
+    def _count(self, size: int, field: bool) -> None:
+        _timeout, max_bytes, max_fields, _send = self._limits()
+        self._header_bytes += size
+        if self._header_bytes > max_bytes or len(self.headers) + field > max_fields:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self._refused = True
+        self._disarm()
+        error = HeadersTooLargeError(
+            "The request headers are too large or too many; "
+            f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+        )
+        body = json.dumps(error_content(error)).encode()
+        head = (
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
+            "content-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("latin-1") + body)
+        self.transport.close()
+        raise _HeadersTooLarge
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._header_bytes = 0
         self._arm()  # the next request on a kept-alive connection gets its own deadline
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url), field=False)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4, field=True)
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._disarm()
         super().on_headers_complete()
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self._limits()[3], self._not_reading)
+
+    def resume_writing(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        super().resume_writing()
+
+    def _not_reading(self) -> None:
+        # The client has not read our response for send_timeout_s: let it go.
+        self._send_timer = None
+        self.transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
         super().connection_lost(exc)
 
 
@@ -104,13 +194,23 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings, workers: int) -> None:
+def serve(settings: Settings, workers: int, announce: Callable[[str], None]) -> None:
+    """Serve until stopped; ``announce`` gets the address once the socket is bound and the
+    app is built, so an error on start is never preceded by a banner that says it works."""
     sock = tcp_socket(settings.host, settings.port)
-    TimedHttpToolsProtocol.header_timeout_s = settings.header_timeout_s
+    TimedHttpToolsProtocol.configure(settings)
+    host, port = sock.getsockname()[:2]
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     if workers == 1:
         from peruqa.web.app import create_app
 
-        config = uvicorn.Config(create_app(settings), **uvicorn_options(settings))
+        try:
+            app = create_app(settings)
+        except BaseException:
+            sock.close()
+            raise
+        announce(url)
+        config = uvicorn.Config(app, **uvicorn_options(settings))
         uvicorn.Server(config).run(sockets=[sock])
         return
     from uvicorn.supervisors import Multiprocess
@@ -120,11 +220,14 @@ def serve(settings: Settings, workers: int) -> None:
     metrics_dir = tempfile.mkdtemp(prefix="peruqa-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
     os.environ["PERUQA_INDEX_DIR"] = str(settings.index_dir)
+    # Each worker's share of the limits while the shared store is down depends on it.
+    os.environ["PERUQA_WORKERS"] = str(workers)
     if settings.rate_limit_storage.startswith("memory"):
         log.warning(
             "Rate limits are counted per worker; set PERUQA_RATE_LIMIT_STORAGE=redis://... "
             "to share them (make run does when redis-server is installed)."
         )
+    announce(url)
     try:
         config = uvicorn.Config(
             "peruqa.web.app:app_from_env",
