@@ -24,7 +24,7 @@ from peruqa.qa.followup import Context, Turn
 from peruqa.qa.reply import Reply
 from peruqa.qa.service import QAService
 from peruqa.text.languages import DEFAULT_LANGUAGE, codes
-from peruqa.tools.evaluate import EvalItem, EvalResult, contains, evaluate_item
+from peruqa.tools.evaluate import EvalItem, EvalResult, contains, evaluate_item, json_lines
 
 KINDS = ("followup", "switch", "standalone")
 
@@ -66,14 +66,8 @@ def is_conversation_file(path: Path) -> bool:
 
 
 def load_conversations(path: Path) -> list[Conversation]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise EvalFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
     conversations = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(path):
         try:
             record = json.loads(line)
             turns = tuple(str(turn) for turn in record["turns"])

@@ -65,15 +65,18 @@ class Group:
         return "  ".join(parts)
 
 
-def load_items(path: Path) -> list[EvalItem]:
+def json_lines(path: Path) -> list[tuple[int, str]]:
+    """The non-blank lines of a JSONL file with their line numbers (for error messages)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise EvalFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    return [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def load_items(path: Path) -> list[EvalItem]:
     items = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(path):
         try:
             record = json.loads(line)
             items.append(

@@ -29,6 +29,7 @@ from typing import Any
 from peruqa.errors import TrainingDataError
 from peruqa.ingest.chunking import Sentence, split_sentences
 from peruqa.text.languages import en, es
+from peruqa.tools.evaluate import json_lines
 
 SQUAD_LANGUAGE = en.LANGUAGE.code  # SQuAD's questions and paragraphs
 TRANSLATED_LANGUAGE = es.LANGUAGE.code  # the team's translations of its questions
@@ -94,9 +95,8 @@ def read_squad(path: Path) -> list[dict[str, Any]]:
 def read_spanish(paths: Iterable[Path]) -> dict[str, str]:
     translated: dict[str, str] = {}
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
+        # An unreadable file is a one-line error too (json_lines says which).
+        for number, line in json_lines(path):
             try:
                 row = json.loads(line)
                 translated[str(row["id"])] = str(row["question_es"])
