@@ -11,7 +11,7 @@ import pytest
 from peruqa.config import get_settings
 from peruqa.index.embedding import make_embedder
 from peruqa.qa.service import QAService
-from peruqa.text.language import fold
+from peruqa.tools.evaluate import contains
 
 pytestmark = pytest.mark.real_model
 
@@ -26,17 +26,12 @@ def dev_questions(*wanted: str) -> list[dict[str, Any]]:
     return [items[key] for key in wanted]
 
 
-def contains(text: str, expected: str) -> bool:
-    """The evaluation's own test: accent- and case-folded, whitespace collapsed."""
-    return fold(expected) in fold(" ".join(text.split()))
-
-
 def ids(items: list[dict[str, Any]]) -> list[str]:
     return [str(item["id"]) for item in items]
 
 
 # Plain questions of each kind, English and Spanish over the English reports.
-ANSWERABLE = dev_questions("d001", "d005", "d019", "d034", "d037")
+ANSWERABLE = dev_questions("d001", "d019", "d034", "d037")
 UNANSWERABLE = dev_questions("d059", "d069")
 
 

@@ -22,7 +22,6 @@ LANGUAGE = Language(
     months=("janeiro", "fevereiro", "marco"),
     number_words=("dois", "tres", "quatro"),
     name_joiners=frozenset({"do", "da"}),
-    phrase_starts=frozenset({"o", "a", "os", "as"}),
     abbreviations=frozenset({"sr", "sra"}),
     question_patterns={
         "expansion": r"\bsignifica a sigla\b",
@@ -32,7 +31,6 @@ LANGUAGE = Language(
         "person": r"\bquem\b",
         "place": r"\bonde\b",
     },
-    acronym_question=r"^o que e (?:o |a )?",
     percent_words=("por cento",),
     range_words=("a",),
     messages={

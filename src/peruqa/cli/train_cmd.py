@@ -9,16 +9,6 @@ import click
 from peruqa.cli.base import main, settings_from, source_option
 from peruqa.qa.model import MODEL_FILE
 
-_EVAL = Path("eval")
-_FIT_FILES = (
-    "dev_qa.jsonl",
-    "dev2_qa.jsonl",
-    "dev3_qa.jsonl",
-    "dev4_qa.jsonl",
-    "dev5_qa.jsonl",
-)
-_SPANISH = "squad2_es_questions.jsonl"
-
 
 @main.command()
 @click.option(
@@ -37,7 +27,7 @@ _SPANISH = "squad2_es_questions.jsonl"
     "fit_files",
     type=click.Path(path_type=Path, dir_okay=False),
     multiple=True,
-    help="Team question files to fit on (default: eval/dev*_qa.jsonl).",
+    help='Team question files to fit on (default: those eval/roles.toml marks "fit").',
 )
 @click.option(
     "--measure",
@@ -70,7 +60,7 @@ _SPANISH = "squad2_es_questions.jsonl"
     type=click.Path(path_type=Path, dir_okay=False),
     multiple=True,
     help="Spanish translations of SQuAD training questions for --reader "
-    f"(default: {_EVAL / _SPANISH}).",
+    "(default: the translations eval/roles.toml lists).",
 )
 @click.option(
     "--max-pairs",
@@ -95,10 +85,12 @@ def train(
 ) -> None:
     """Train the decision model (or, with --reader, the reader) on SQuAD 2.0 and the dev
     files; print held-out scores."""
+    from peruqa.tools.roles import load_roles
     from peruqa.tools.train import train as run
 
     settings = settings_from(source_dir=source_dir)
-    fit = list(fit_files) or [_EVAL / name for name in _FIT_FILES]
+    roles = load_roles()
+    fit = roles.fittable(list(fit_files))
     if reader:
         from peruqa.qa.reader import READER_FILE
         from peruqa.tools.reader_pipeline import run as run_reader
@@ -106,7 +98,7 @@ def train(
 
         run_reader(
             squad_dir,
-            list(spanish_files) or [_EVAL / _SPANISH],
+            list(spanish_files) or list(roles.translations),
             fit,
             list(measure_files),
             settings.source_dir,

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from peruqa.text.language import fold
 from peruqa.text.languages import LANGUAGES, all_words
-from peruqa.text.names import CAPITALISED, acronyms
+from peruqa.text.names import CAPITALISED
 
 
 class AnswerType(StrEnum):
@@ -113,12 +113,6 @@ RULES: tuple[TypeRule, ...] = (
 RULE_FOR: dict[AnswerType, TypeRule] = {rule.type: rule for rule in RULES}
 
 _WH_WORD = re.compile(rf"^({_either('question_words')})$")
-_WHAT_IS_ACRONYM = re.compile(
-    "|".join(
-        rf"{language.acronym_question}[A-Z][A-Z0-9]{{1,9}}\W*$" for language in LANGUAGES.values()
-    ),
-    re.IGNORECASE,
-)
 
 
 def _interrogative_clause(question: str) -> str:
@@ -136,9 +130,6 @@ def _interrogative_clause(question: str) -> str:
 
 def question_type(question: str) -> AnswerType:
     clause = _interrogative_clause(question)
-    # "What is INPE?" asks what the letters stand for. Case-sensitive on the acronym itself.
-    if _WHAT_IS_ACRONYM.match(clause) and acronyms(clause):
-        return AnswerType.EXPANSION
     folded = fold(clause)
     for rule in RULES:
         if rule.question.search(folded):

@@ -13,7 +13,6 @@ from peruqa.text.names import acronyms
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _JOINERS = frozenset(all_words("name_joiners"))
-_PHRASE_STARTS = frozenset(all_words("phrase_starts"))
 
 
 def answer_span(sentence: str, question: Question) -> tuple[int, int] | None:
@@ -79,15 +78,7 @@ def _expansion_words(words: list[str], acronym: str) -> int:
         run += 1
     while run and words[len(words) - run].lower() in _JOINERS:
         run -= 1  # a name does not start with "of the"
-    if run:
-        return run
-    # A translated name: "the Peruvian prison service (INPE)" -> back to the article.
-    phrase = 0
-    for word in reversed(words[-6:]):
-        if word.lower() in _PHRASE_STARTS or not word[0].isalnum():
-            break
-        phrase += 1
-    return phrase
+    return run
 
 
 def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:

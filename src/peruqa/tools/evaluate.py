@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections import defaultdict
@@ -96,8 +97,10 @@ def load_items(path: Path) -> list[EvalItem]:
 
 
 def contains(text: str, expected: str) -> bool:
-    """Whether ``text`` holds ``expected``, ignoring case, accents and spacing."""
-    return fold(expected) in fold(" ".join(text.split()))
+    """Whether ``text`` holds ``expected`` as whole words ("Ica" is not in "political"),
+    ignoring case, accents and spacing."""
+    needle = re.escape(fold(" ".join(expected.split())))
+    return re.search(rf"(?<!\w){needle}(?!\w)", fold(" ".join(text.split()))) is not None
 
 
 def evaluate_item(

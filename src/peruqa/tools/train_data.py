@@ -10,6 +10,7 @@ only the first run pays for embedding.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +28,19 @@ from peruqa.qa.decision import Decider
 from peruqa.qa.model import Linear, StageModel
 from peruqa.qa.question import analyse
 from peruqa.qa.retrieve import Retriever
-from peruqa.text.language import fold
-from peruqa.tools.evaluate import load_items
+from peruqa.tools.evaluate import contains, load_items
 from peruqa.tools.reader_data import SQUAD_LANGUAGE
+from peruqa.tools.roles import load_roles
 
 TOP_K = 5  # the service's default: training sees what serving sees
-# The last five articles of the SQuAD dev subset are never fitted on, by the linear models
-# or the reader: they measure, and fit only the reader's small decision, out of fold.
-HELD_OUT_ARTICLES = ("Islamism", "Imperialism", "Warsaw", "French_and_Indian_War", "Force")
+
+
+@functools.cache
+def held_out_articles() -> frozenset[str]:
+    """The SQuAD articles that only measure (``eval/roles.toml``): no fit sees them."""
+    return frozenset(load_roles().measure_articles)
+
+
 # The candidates' prior order, hand-fitted per model before this tool existed; the trained
 # ranker reads it as two features (``old_score``, ``old_rank``) and has the last word.
 PRIOR_WEIGHTS: dict[str, dict[str, float]] = {
@@ -90,7 +96,7 @@ def read_squad(path: Path) -> dict[str, Any]:
 
 def article_group(name: str, number: int, title: str) -> str:
     """A SQuAD question's fold group: its set and article (held-out articles say so)."""
-    held = "-held" if title in HELD_OUT_ARTICLES else ""
+    held = "-held" if title in held_out_articles() else ""
     return f"{name}:{number:02d}{held}"
 
 
@@ -165,8 +171,7 @@ def question_vectors(qset: QuestionSet, embedder: Embedder, work: Path) -> np.nd
 
 
 def _holds(text: str, answers: tuple[str, ...]) -> bool:
-    folded = fold(" ".join(text.split()))
-    return any(fold(answer) in folded for answer in answers)
+    return any(contains(text, answer) for answer in answers)
 
 
 def extract(qset: QuestionSet, embedder: Embedder, work: Path) -> Rows:

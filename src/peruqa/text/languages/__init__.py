@@ -31,7 +31,6 @@ class Language:
     months: tuple[str, ...]
     number_words: tuple[str, ...]
     name_joiners: frozenset[str]  # small words inside a long name ("Committee for the ...")
-    phrase_starts: frozenset[str]  # words that open a descriptive phrase ("the ...")
     # Abbreviations (lower case, no final full stop) whose full stop ends no sentence.
     abbreviations: frozenset[str]
     # Answer type (``peruqa.qa.answer_types.AnswerType`` value) -> regular expression run on
@@ -39,7 +38,6 @@ class Language:
     question_patterns: Mapping[str, str]
     # "What is INPE?": the words before an acronym that ask what it stands for (a regular
     # expression anchored at the start, matched case-insensitively).
-    acronym_question: str
     percent_words: tuple[str, ...]  # regular expressions: "per ?cent"
     range_words: tuple[str, ...]  # "10 to 20"
     # Words around a number: "more than 300", "12 out of 20", "five years".

@@ -38,9 +38,6 @@ LANGUAGE = Language(
         "thousand thousands million millions half third quarter fifth tenth dozens hundreds".split()
     ),
     name_joiners=frozenset({"of", "the", "and", "for", "on"}),
-    phrase_starts=frozenset(
-        {"the", "a", "an", "to", "of", "by", "for", "in", "on", "with", "from"}
-    ),
     abbreviations=frozenset(
         """
         mr mrs ms dr prof st no vs etc e.g i.e approx inc ltd co fig p pp vol ed eds u.s u.k
@@ -62,7 +59,6 @@ LANGUAGE = Language(
             r"|\bwhich (region|country|city|countries|regions)\b"
         ),
     },
-    acronym_question=r"^(?:what|who) (?:is|are|was|were) (?:the )?",
     percent_words=("per ?cent",),
     range_words=("to",),
     number_leads=("more than", "over", "about", "some", "a", "one"),

@@ -40,9 +40,6 @@ LANGUAGE = Language(
         "dos tres cuatro cinco seis siete ocho nueve diez cien mil millones mitad tercio".split()
     ),
     name_joiners=frozenset({"de", "la", "las", "los", "del", "y", "para", "en"}),
-    phrase_starts=frozenset(
-        {"el", "la", "los", "las", "de", "del", "por", "para", "con", "en", "al"}
-    ),
     # Street addresses (Mz., Urb., Av., Jr.) and titles (Sr., Sra., Dra., Ing., Lic.).
     abbreviations=frozenset("mz urb av jr sr sra dra ing lic art".split()),
     question_patterns={
@@ -62,7 +59,6 @@ LANGUAGE = Language(
             r"|\ben que (region|pais|ciudad|provincia|lugar)\b|\bque (region|pais|ciudad|lugar)\b"
         ),
     },
-    acronym_question=r"^(?:qu[eé]|qui[eé]n) (?:es|son|era) (?:el |la |los |las )?",
     percent_words=("por ciento",),
     range_words=("a",),
     person_joiners=("de", "del", "la"),
