@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from peruqa.errors import ModelFileError
-from peruqa.qa.reader import READER_FILE, READER_META, Reader, ReaderInput, _check
+from peruqa.qa.reader import READER_FILE, READER_META, Reader, _check
 
 
 def test_missing_reader_file_names_the_fix(tmp_path: Path) -> None:
@@ -69,14 +69,8 @@ def reader() -> Reader:
 
 
 # A sentence that answers, and a near miss: same subject and kind of answer, another fact.
-ANSWERS = ReaderInput(
-    "The agency opened its first office in Cusco in 1991.",
-    "The Example Relief Agency has worked in the Andes for decades.",
-)
-NEAR_MISS = ReaderInput(
-    "The agency closed its office in Piura in 2003 after the floods.",
-    "The Example Relief Agency has worked in the Andes for decades.",
-)
+ANSWERS = "The agency opened its first office in Cusco in 1991."
+NEAR_MISS = "The agency closed its office in Piura in 2003 after the floods."
 
 
 @pytest.mark.real_model

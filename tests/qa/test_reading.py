@@ -10,7 +10,7 @@ import pytest
 
 from peruqa.errors import ModelFileError
 from peruqa.qa.decision import Decision
-from peruqa.qa.reader import Reader, ReaderInput
+from peruqa.qa.reader import Reader
 from peruqa.qa.reading import Reading, ReadingModel, choose
 
 
@@ -31,9 +31,9 @@ class ScriptedReader:
         self.table = table
         self.asked: list[str] = []
 
-    def score(self, question: str, inputs: Sequence[ReaderInput]) -> np.ndarray:
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         self.asked.append(question)
-        return np.array([self.table[i.sentence] for i in inputs])
+        return np.array([self.table[s] for s in sentences])
 
 
 def decision_over(*texts: str) -> Decision:

@@ -6,7 +6,14 @@ import random
 from typing import Any
 
 from peruqa.ingest.chunking import split_sentences
-from peruqa.tools.reader_data import Pair, _Paragraph, _values, near_miss, squad_pairs
+from peruqa.tools.reader_data import (
+    Pair,
+    _Paragraph,
+    _values,
+    near_miss,
+    select_pairs,
+    squad_pairs,
+)
 
 CONTEXT = (
     "The river was first mapped in 1871 by a survey team. "
@@ -48,22 +55,21 @@ ARTICLES = [
     ),
     article(
         "Mountain",
-        "The peak rises 6,768 metres. Climbers first reached it in 1932. Huaman guides led them.",
+        "The peak rises 6,768 metres. Climbers first reached it in 1932. "
+        "Guides of the Huaman family led them.",
         [],
     ),
 ]
 
 
-def pairs(spanish: dict[str, str] | None = None, seed: int = 3) -> list[Pair]:
+def pairs(spanish: dict[str, list[str]] | None = None, seed: int = 3) -> list[Pair]:
     return list(squad_pairs(ARTICLES, spanish or {}, seed=seed, generated_share=1.0))
 
 
 def test_the_sentence_holding_the_answer_is_the_positive() -> None:
     found = [p for p in pairs() if p.qid == "q1" and p.kind == "positive"]
     assert [p.sentence for p in found] == ["The river was first mapped in 1871 by a survey team."]
-    assert all(p.label == 1 and p.previous == "" for p in found)
-    school = [p for p in pairs() if p.qid == "q2" and p.kind == "positive"]
-    assert school[0].previous == "Fishing villages line the northern bank."
+    assert all(p.label == 1 for p in found)
 
 
 def test_other_sentences_and_plausible_answers_are_negatives() -> None:
@@ -87,7 +93,9 @@ def test_generated_near_misses_ask_for_a_value_the_paragraph_lacks() -> None:
         " family found the first school?"
     )
     stand_in = swapped.removeprefix("When did the ").split()[0]
-    assert stand_in in {"Huaman", "Climbers"}  # capitalised words of the other article
+    # A mid-sentence capital of the other article; "Climbers" opens a sentence: no name.
+    assert stand_in == "Huaman"
+    assert "Climbers" not in _values(ARTICLES[1]["paragraphs"][0]["context"])["name"]
     paragraph = _Paragraph("River", CONTEXT, split_sentences(CONTEXT), _values(CONTEXT))
     # A value already in the paragraph is never the stand-in.
     pool = {"year": ["1871", "1932"], "number": ["6,768"], "name": ["Huaman"]}
@@ -99,14 +107,30 @@ def test_generated_near_misses_ask_for_a_value_the_paragraph_lacks() -> None:
 
 
 def test_spanish_translations_get_the_same_sentences_and_labels() -> None:
-    made = pairs({"q1": "¿Cuándo se cartografió el río por primera vez?"})
+    wordings = ["¿Cuándo se cartografió el río por primera vez?", "cuando se mapeo el rio"]
+    made = pairs({"q1": wordings})
     english = [
-        (p.sentence, p.label, p.kind)
+        (p.sentence, p.label, p.kind, p.rank)
         for p in made
         if p.qid == "q1" and p.language == "en" and p.kind != "generated"
     ]
-    spanish = [(p.sentence, p.label, p.kind) for p in made if p.qid == "q1" and p.language == "es"]
-    assert spanish == english
+    for wording in wordings:
+        spanish = [(p.sentence, p.label, p.kind, p.rank) for p in made if p.question == wording]
+        assert spanish == english
+
+
+def test_the_one_negative_recipe_keeps_the_hardest_negative_of_each_question() -> None:
+    made = pairs()
+    kept = select_pairs(made, 1, frozenset({"positive", "paragraph", "plausible"}))
+    q1 = [p for p in kept if p.qid == "q1"]
+    # The positive and the one sentence sharing most words with "When was the river
+    # first mapped?" ("first" in the school sentence), nothing else.
+    assert [(p.kind, p.sentence) for p in q1] == [
+        ("positive", "The river was first mapped in 1871 by a survey team."),
+        ("paragraph", "The Ortega family founded the first school there in 1902."),
+    ]
+    assert not [p for p in kept if p.kind == "generated"]
+    assert len(select_pairs(made, None)) == len(made)
 
 
 def test_pairs_are_the_same_for_the_same_seed() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_reader_data import ARTICLES
 
-from peruqa.qa.reader import Reader, ReaderInput
+from peruqa.qa.reader import Reader
 from peruqa.tools.reader_data import squad_pairs
 from peruqa.tools.reader_train import TrainOptions, train_reader
 
@@ -39,5 +39,5 @@ def test_training_on_a_tiny_fixture_is_deterministic(base: Any, tmp_path: Path) 
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)]
     assert digest[0] == digest[1]
     reader = Reader.load(first, first.with_suffix(".json"))
-    scores = reader.score("When was the river first mapped?", [ReaderInput("It was mapped.")])
+    scores = reader.score("When was the river first mapped?", ["It was mapped."])
     assert scores.shape == (1,) and 0.0 < scores[0] < 1.0

