@@ -1,19 +1,20 @@
 """The reader's learning curve: pairs trained (and minutes) against the held-out figure.
 
-Trains the reader in stages, each continuing from the last, and measures every ``--every``
+Trains the reader's stages (``tools/reader_pipeline.STAGES``, the shipped recipe, unless
+``--stage`` gives others), each continuing from the last, and measures every ``--every``
 steps how often the answering sentence comes first among its gold paragraph's sentences,
 on a seeded sample of the measure-only SQuAD articles' questions (all of them at the end
-of each stage). Run it with the machine to itself: the minutes are part of the result.
+of each stage, in float and as shipped in int8). Run it with the machine to itself: the
+minutes are part of the result.
 
-    .venv/bin/python bench/reader_curve.py --work data/reader-curve \\
-        --stage recipe:negatives=1,max_pairs=6000 \\
-        --stage scale:negatives=all,generated=1,apertium=1,max_pairs=24000,learning_rate=2e-5
+    .venv/bin/python bench/reader_curve.py --work data/reader-curve
+    .venv/bin/python bench/reader_curve.py --work data/try \
+        --stage recipe:negatives=1,max_pairs=6000,team_spanish=0 \
+        --stage scale:negatives=all,generated=1,apertium=1,max_pairs=16000,learning_rate=2e-5
 
-A stage's options are ``TrainOptions`` fields, plus ``apertium=1`` (Apertium's Spanish
-wordings of every training question, with their casual forms) and ``team_spanish=0`` (leave
-out the team's translations). Checkpoints live in the work folder: a rerun resumes, and a
-finished stage is read back, not retrained. Lines are appended to
-``bench/reader_curve_results.txt`` and the final reader is ``WORK/<last stage>/reader.safetensors``.
+A stage's options are ``TrainOptions`` fields, plus ``apertium=1`` and ``team_spanish=0``.
+Checkpoints live in the work folder: a rerun resumes. Lines are appended to
+``bench/reader_curve_results.txt``; the reader is ``WORK/reader.safetensors``.
 """
 
 from __future__ import annotations
@@ -27,22 +28,19 @@ from typing import Any
 
 from peruqa.qa.reader import Reader
 from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
-from peruqa.tools.apertium import spanish_file
-from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
-from peruqa.tools.reader_pipeline import first_share, held_out_items
-from peruqa.tools.reader_train import TrainOptions, train_reader
-from peruqa.tools.roles import Role, load_roles
-from peruqa.tools.train_data import held_out_articles
+from peruqa.tools.reader_pipeline import STAGES, Stage, first_share, held_out_items, train_stages
+from peruqa.tools.reader_train import TrainOptions
+from peruqa.tools.roles import load_roles
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "reader_curve_results.txt"
-_EXTRA = {"apertium": "0", "team_spanish": "1"}
 
 
-def parse_stage(text: str) -> tuple[str, TrainOptions, dict[str, str]]:
+def parse_stage(text: str) -> Stage:
     name, _, spec = text.partition(":")
     values = dict(item.split("=", 1) for item in spec.split(",") if item)
-    extra = {k: values.pop(k, default) for k, default in _EXTRA.items()}
+    apertium = values.pop("apertium", "0") == "1"
+    team = values.pop("team_spanish", "1") == "1"
     fields = {f.name: f for f in dataclasses.fields(TrainOptions)}
     typed: dict[str, Any] = {}
     for key, raw in values.items():
@@ -55,32 +53,31 @@ def parse_stage(text: str) -> tuple[str, TrainOptions, dict[str, str]]:
             typed[key] = raw == "1"
         else:
             typed[key] = int(raw)
-    return name, TrainOptions(**typed), extra
+    return Stage(name, TrainOptions(**typed), team_spanish=team, apertium=apertium)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--stage", action="append", required=True)
+    parser.add_argument("--stage", action="append", help="name:option=value,... (repeatable)")
     parser.add_argument("--every", type=int, default=125, help="steps between measurements")
     parser.add_argument("--eval-size", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     roles = load_roles(ROOT)
-    squad = roles.squad_folder
-    articles = read_squad(squad / "squad2-train-subset.json") + [
-        a
-        for a in read_squad(squad / "squad2-dev-subset.json")
-        if a["title"] not in held_out_articles()
-    ]
-    team = [p for p in roles.with_role(Role.FIT) if p.name.startswith("squad2_es")]
-    items = held_out_items(squad)
+    stages = tuple(parse_stage(t) for t in args.stage) if args.stage else STAGES
+    stages = tuple(
+        dataclasses.replace(
+            s,
+            options=dataclasses.replace(s.options, evaluate_every=args.every, checkpoint_every=25),
+        )
+        for s in stages
+    )
+    items = held_out_items(roles.squad_folder)
     sample = random.Random(7).sample(items, min(args.eval_size, len(items)))
-    base = read_e5_file(package_file())
-    tokenizer = E5Tokenizer(base)
-    network: Any = None
-    clock = {"started": time.perf_counter(), "pairs": 0}
+    tokenizer = E5Tokenizer(read_e5_file(package_file()))
+    started = time.perf_counter()
     log = RESULTS.open("a", encoding="utf-8")
 
     def record(line: str) -> None:
@@ -88,52 +85,32 @@ def main() -> None:
         log.write(line + "\n")
         log.flush()
 
-    record(f"# {time.strftime('%Y-%m-%d %H:%M')} stages: {' | '.join(args.stage)}")
-    for text in args.stage:
-        name, options, extra = parse_stage(text)
-        options = dataclasses.replace(
-            options, threads=args.threads, evaluate_every=args.every, checkpoint_every=25
+    def evaluate(stage: str, network: Any, seen: int) -> None:
+        minutes = (time.perf_counter() - started) / 60
+        share = first_share(Reader(network, tokenizer), sample)
+        record(
+            f"{stage}\tpairs {seen}\ttrain+eval minutes {minutes:.1f}\t"
+            f"first (sample of {len(sample)}) {share:.3f}"
         )
-        spanish_paths = team if extra["team_spanish"] == "1" else []
-        if extra["apertium"] == "1":
-            questions = {
-                str(qa["id"]): qa["question"]
-                for a in articles
-                for p in a["paragraphs"]
-                for qa in p["qas"]
-            }
-            spanish_paths = [*spanish_paths, spanish_file(questions, args.work / "apertium.jsonl")]
-        pairs = list(squad_pairs(articles, read_spanish(spanish_paths), seed=options.seed))
-        folder = args.work / name
-        before = clock["pairs"]
 
-        def evaluate(net: Any, seen: int, stage: str = name, start: int = before) -> None:
-            minutes = (time.perf_counter() - clock["started"]) / 60
-            share = first_share(Reader(net, tokenizer), sample)
-            clock["pairs"] = start + seen
-            record(
-                f"{stage}\tpairs {start + seen}\ttrain+eval minutes {minutes:.1f}\t"
-                f"first (sample of {len(sample)}) {share:.3f}"
-            )
-
-        print(f"stage {name}: {len(pairs)} pairs built; options {options}", flush=True)
-        network = train_reader(
-            base,
-            tokenizer,
-            pairs,
-            folder / "reader.safetensors",
-            folder,
-            options,
-            lambda line: print(line, flush=True),
-            evaluate,
-            network,
-        )
-        full = first_share(Reader(network, tokenizer), items)
-        record(f"{name}\tend\tfirst, all {len(items)} held-out questions: {full:.3f}")
-        saved = Reader.load(
-            folder / "reader.safetensors", folder / "reader.json", threads=args.threads
-        )
-        record(f"{name}\tend\tsame, as shipped (int8): {first_share(saved, items):.3f}")
+    record(f"# {time.strftime('%Y-%m-%d %H:%M')} stages: {stages}")
+    output = args.work / "reader.safetensors"
+    network = train_stages(
+        roles.squad_folder,
+        list(roles.translations),
+        args.work,
+        output,
+        stages,
+        lambda line: print(line, flush=True),
+        evaluate,
+        args.threads,
+    )
+    share = first_share(Reader(network, tokenizer), items)
+    record(f"end\tfirst, all {len(items)} held-out questions: {share:.3f}")
+    for quantise in (False, True):
+        shipped = Reader.load(output, output.with_suffix(".json"), quantise, args.threads)
+        kind = "int8 weights, int8 activations" if quantise else "int8 weights, float activations"
+        record(f"end\tas shipped ({kind}): {first_share(shipped, items):.3f}")
     log.close()
 
 

@@ -225,8 +225,8 @@ def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
     check(
         "mean CPU per unseen question",
         f"{cpu_per_query * 1000:.1f} ms (reader {reader_ms:.1f} ms a call)",
-        "<= 40 ms",
-        cpu_per_query * 1000 <= 40.0,
+        "<= 60 ms",  # with the reader's reads (issue 21)
+        cpu_per_query * 1000 <= 60.0,
     )
     return InProcess(p50, cpu_per_query)
 
@@ -450,8 +450,8 @@ def bench_http(
         check(
             "HTTP p95 at c=1 (unseen questions)",
             f"{pct(c1.latencies_ms, 95):.1f} ms",
-            "<= 150 ms",
-            pct(c1.latencies_ms, 95) <= 150.0,
+            "<= 200 ms",  # with the reader's reads (issue 21)
+            pct(c1.latencies_ms, 95) <= 200.0,
         )
         gap = pct(c1.latencies_ms, 50) - in_process.p50_ms
         check(

@@ -79,12 +79,7 @@ NEAR_MISS = "The agency closed its office in Piura in 2003 after the floods."
     [
         "When did the agency open its office in Cusco?",
         "en que año abrio la agencia su oficina en cusco",
-        pytest.param(
-            "¿En qué año abrió la agencia su oficina en Cusco?",
-            # A known weakness of the shipped reader: it scores these two almost alike
-            # (0.40 and 0.43); strict, so that a better reader has to say so here.
-            marks=pytest.mark.xfail(strict=True, reason="bench/reader_research.md"),
-        ),
+        "¿En qué año abrió la agencia su oficina en Cusco?",
     ],
 )
 def test_reader_puts_the_answering_sentence_above_a_near_miss(
@@ -99,5 +94,4 @@ def test_reader_scores_do_not_depend_on_the_other_candidates(reader: Reader) -> 
     question = "When did the agency open its office in Cusco?"
     together = reader.score(question, [ANSWERS, NEAR_MISS])
     alone = reader.score(question, [ANSWERS])
-    # int8 activations are scaled per batch, so a neighbour may move a score slightly.
-    assert together[0] == pytest.approx(alone[0], abs=0.02)
+    assert together[0] == pytest.approx(alone[0], abs=1e-9)

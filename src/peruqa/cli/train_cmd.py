@@ -18,9 +18,8 @@ from peruqa.qa.model import MODEL_FILE
     "--squad",
     "squad_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("../shared/qa-train"),
-    show_default=True,
-    help="Folder with squad2-train-subset.json and squad2-dev-subset.json.",
+    help="Folder with squad2-train-subset.json and squad2-dev-subset.json "
+    "(default: the folder eval/roles.toml names).",
 )
 @click.option(
     "--fit",
@@ -62,25 +61,16 @@ from peruqa.qa.model import MODEL_FILE
     help="Spanish translations of SQuAD training questions for --reader "
     "(default: the translations eval/roles.toml lists).",
 )
-@click.option(
-    "--max-pairs",
-    type=click.IntRange(min=16),
-    default=16000,
-    show_default=True,
-    help="Pairs the reader trains on (near misses first, at most a quarter); about 0.1 s "
-    "each on 2 cores.",
-)
 @source_option
 def train(
     models: str,
-    squad_dir: Path,
+    squad_dir: Path | None,
     fit_files: tuple[Path, ...],
     measure_files: tuple[Path, ...],
     work: Path | None,
     output: Path,
     reader: bool,
     spanish_files: tuple[Path, ...],
-    max_pairs: int,
     source_dir: Path | None,
 ) -> None:
     """Train the decision model (or, with --reader, the reader) on SQuAD 2.0 and the dev
@@ -91,10 +81,10 @@ def train(
     settings = settings_from(source_dir=source_dir)
     roles = load_roles()
     fit = roles.fittable(list(fit_files))
+    squad_dir = squad_dir or roles.squad_folder
     if reader:
         from peruqa.qa.reader import READER_FILE
         from peruqa.tools.reader_pipeline import run as run_reader
-        from peruqa.tools.reader_train import TrainOptions
 
         run_reader(
             squad_dir,
@@ -104,7 +94,6 @@ def train(
             settings.source_dir,
             work or settings.data_dir / "train",
             READER_FILE if output == MODEL_FILE else output,
-            TrainOptions(max_pairs=max_pairs),
             click.echo,
         )
         return

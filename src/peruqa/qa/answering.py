@@ -102,7 +102,7 @@ class Answerer:
         decision = self.decider.decide(retrieval)
         if self.reading is not None and decision.ranked:
             cross = decision.ranked[0].passage.document.language != language
-            decision = self.reading.refine(question.text, decision, cross)
+            decision = self.reading.refine(question.text, decision, cross, self.abstain_threshold)
         ranked, confidence = decision.ranked, decision.probability
         if not ranked or confidence < self.abstain_threshold:
             return Answer(

@@ -64,7 +64,7 @@ class StageModel:
         return 1.0 / (1.0 + math.exp(-max(min(value, 30.0), -30.0)))
 
 
-def _linear(entry: Any, width: int, where: str) -> Linear:
+def parse_linear(entry: Any, width: int, where: str) -> Linear:
     try:
         linear = Linear(
             tuple(float(v) for v in entry["mean"]),
@@ -111,8 +111,8 @@ def parse_model_file(payload: Any, path: Path) -> dict[str, StageModel]:
             raise ModelFileError(f"{where} has a threshold outside 0..1.")
         out[name] = StageModel(
             prior,
-            _linear(entry.get("ranker"), 2 * len(CANDIDATE_FEATURES), f"{where} ranker"),
-            _linear(entry.get("decider"), len(QUESTION_FEATURES), f"{where} decider"),
+            parse_linear(entry.get("ranker"), 2 * len(CANDIDATE_FEATURES), f"{where} ranker"),
+            parse_linear(entry.get("decider"), len(QUESTION_FEATURES), f"{where} decider"),
             threshold,
         )
     return out

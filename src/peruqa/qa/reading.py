@@ -1,17 +1,17 @@
-"""Read before quoting: across languages, the reader helps choose the sentence.
+"""Read before deciding: where the linear decision is unsure, the reader reads and decides.
 
-The linear ranker and decision (``decision``) are cheap and, within a language, the
-reader (``reader``) did not improve on them: on held-out SQuAD articles the ranker's first
-sentence held the answer for 0.82 of answerable questions, with the reader weighed in
-0.83, and the reader's scores did not separate answers from near misses better than the
-decision does (bench/reader_research.md). Where a question's language is not its
-document's, the ranker is weakest (on the team's Spanish questions its first sentence held
-the answer for 0.58); weighing the reader's log-odds against the ranker's scores over the
-top ``READ_TOP`` candidates raised that to 0.67. So the reader reads only those questions,
-and only re-chooses the quote: whether to answer stays the linear decision's call.
+The linear ranker and decision (``decision``) are cheap and count shared words; the reader
+(``reader``) reads the question with each sentence, which chooses better but costs a
+forward pass of a 12-layer transformer. So the reader reads only questions whose linear
+probability falls in a fitted ``band``: it reads the ranker's top ``READ_TOP`` candidates,
+re-chooses the quote (its log-odds plus ``rank_weight`` × the ranker's lead), and a small
+logistic stack over both models' scores (``STACK_FEATURES``) gives the probability that
+the chosen quote answers. Outside the band the linear decision stands unread.
 
-The weight is fitted by ``peruqa train --reader`` and stored in ``reader.json`` under
-``"decision"``, per main embedding model.
+Everything here is fitted by ``peruqa train --reader`` out of fold (held-out SQuAD
+articles and the team's files, asked through the real pipeline) and stored in
+``reader.json`` under ``"decision"``, per main embedding model; ``null`` there means the
+stack did not beat the linear decision, and the reader is never called.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ import numpy as np
 from peruqa.errors import ModelFileError
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.decision import Decision
+from peruqa.qa.model import Linear, parse_linear
 from peruqa.qa.reader import READER_META, Reader
 
 READ_TOP = 4  # candidates the reader reads: the ranker's top 4 hold the answer for ~90 %
+STACK_FEATURES = ("decision", "reader_chosen", "reader_runner_up", "reader_margin", "cross")
 _CLIP = 8.0
 
 
@@ -39,24 +41,51 @@ def logit(probability: float) -> float:
     return max(-_CLIP, min(_CLIP, math.log(p / (1 - p))))
 
 
+def sigmoid(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(value, 30.0), -30.0)))
+
+
 @dataclass(frozen=True)
 class ReadingModel:
-    """How much the ranker's order counts against the reader, across languages."""
+    """Where the reader reads, how it chooses, and how the stack decides."""
 
-    # Added to the reader's log-odds per unit of ranker score; None when the fit found that
-    # reading does not pay (the reader is then never called).
-    cross_rank_weight: float | None
+    band: tuple[float, float]  # linear probabilities (inclusive) whose questions are read
+    rank_weight: float  # added to the reader's log-odds per unit of ranker lead
+    stack: Linear  # log-odds that the chosen quote answers, over ``STACK_FEATURES``
+    threshold: float  # the stack's own answer threshold (fitted with it)
 
     @classmethod
-    def from_entry(cls, entry: Any, where: str) -> ReadingModel:
+    def from_entry(cls, entry: Any, where: str) -> ReadingModel | None:
+        if entry is None:
+            return None
         try:
-            raw = entry["cross_rank_weight"]
-            weight = None if raw is None else float(raw)
+            low, high = (float(v) for v in entry["band"])
+            weight = float(entry["rank_weight"])
+            threshold = float(entry["threshold"])
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: the reader's decision is incomplete.") from error
-        if weight is not None and (not math.isfinite(weight) or weight < 0):
+        if not 0.0 <= low <= high <= 1.0 or not 0.0 < threshold < 1.0:
+            raise ModelFileError(f"{where}: the reader's band or threshold is outside 0..1.")
+        if not math.isfinite(weight) or weight < 0:
             raise ModelFileError(f"{where}: the reader's rank weight is not a weight.")
-        return cls(weight)
+        stack = parse_linear(entry.get("stack"), len(STACK_FEATURES), f"{where} stack")
+        return cls((low, high), weight, stack, threshold)
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "band": list(self.band),
+            "rank_weight": self.rank_weight,
+            "threshold": self.threshold,
+            "stack": {
+                "mean": list(self.stack.mean),
+                "scale": list(self.stack.scale),
+                "weights": list(self.stack.weights),
+                "bias": self.stack.bias,
+            },
+        }
+
+    def reads(self, probability: float) -> bool:
+        return self.band[0] <= probability <= self.band[1]
 
 
 def reader_inputs(candidates: list[Candidate]) -> list[str]:
@@ -72,29 +101,46 @@ def choose(read: np.ndarray, ranker: np.ndarray, weight: float) -> int:
     return int(np.argmax(combined))
 
 
+def stack_row(decision: float, read: np.ndarray, chosen: int, cross: bool) -> np.ndarray:
+    """``STACK_FEATURES`` for one question: the linear probability, the reader's log-odds
+    of the chosen candidate and of the best other one, their margin, across languages."""
+    mine = logit(float(read[chosen]))
+    others = [logit(float(r)) for i, r in enumerate(read) if i != chosen]
+    runner_up = max(others) if others else -_CLIP
+    return np.array([logit(decision), mine, runner_up, mine - runner_up, float(cross)])
+
+
 class Reading:
-    """The reader with its fitted weight: what the main stage calls after the decision."""
+    """The reader with its fitted band, weight and stack: what the main stage calls."""
 
     def __init__(self, reader: Reader, model: ReadingModel) -> None:
         self.reader = reader
         self.model = model
 
-    def refine(self, question: str, decision: Decision, cross: bool) -> Decision:
-        """The decision with the reader's choice first, for a question across languages."""
-        weight = self.model.cross_rank_weight
-        if weight is None or not cross or len(decision.ranked) < 2:
+    def refine(self, question: str, decision: Decision, cross: bool, threshold: float) -> Decision:
+        """The decision re-chosen and re-decided by the reader, when the linear one is unsure.
+
+        The stack's probability is re-centred on ``threshold`` (the answer threshold in
+        force), so that one threshold decides read and unread questions alike."""
+        model = self.model
+        if not decision.ranked or not model.reads(decision.probability):
             return decision
         top = decision.ranked[:READ_TOP]
         read = self.reader.score(question, reader_inputs(top))
-        chosen = choose(read, np.asarray(decision.scores[: len(top)]), weight)
+        chosen = choose(read, np.asarray(decision.scores[: len(top)]), model.rank_weight)
+        row = stack_row(decision.probability, read, chosen, cross)
+        odds = float(model.stack.score(row[None, :])[0])
+        probability = sigmoid(odds - logit(model.threshold) + logit(threshold))
         ranked, scores = list(decision.ranked), list(decision.scores)
         ranked.insert(0, ranked.pop(chosen))
         scores.insert(0, scores.pop(chosen))
-        return replace(decision, ranked=ranked, scores=tuple(scores), read=True)
+        return replace(
+            decision, ranked=ranked, scores=tuple(scores), probability=probability, read=True
+        )
 
 
-def reading_models(meta_path: Path = READER_META) -> dict[str, ReadingModel]:
-    """The reader's fitted weights, per main embedding model (none when never fitted)."""
+def reading_models(meta_path: Path = READER_META) -> dict[str, ReadingModel | None]:
+    """The reader's fitted decisions, per main embedding model (none when never fitted)."""
     if not meta_path.is_file():
         return {}
     try:
@@ -114,9 +160,9 @@ def _shared_reader() -> Reader:
 
 
 def load_reading(model: str) -> Reading | None:
-    """The reader with its weight for ``model``; None when it has none for it (a model it
+    """The reader with its decision for ``model``; None when it has none for it (a model it
     was not fitted with, such as the tests' fake embedder) or would never read."""
     fitted = reading_models().get(model)
-    if fitted is None or fitted.cross_rank_weight is None:
+    if fitted is None:
         return None
     return Reading(_shared_reader(), fitted)

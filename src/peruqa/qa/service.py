@@ -159,6 +159,10 @@ class QAService:
         # Before the swap: the new snapshot never serves a cold model, whether it is the
         # first index of this process or one a hot reload brought.
         self._warm_up([main.retriever.embedder, *([first.retriever.embedder] if first else [])])
+        reading = main.answerer.reading
+        if reading is not None and id(reading.reader) not in self._warmed:
+            reading.reader.score("¿Desde cuándo?", ["Since 1984."])  # its first pass is slow too
+            self._warmed.add(id(reading.reader))
         with self._lock:
             self._snapshot = Snapshot(
                 main.data, main.retriever, main.answerer, first, FollowUps(main.data)

@@ -26,13 +26,29 @@ from peruqa.qa.decision import Decider
 from peruqa.qa.model import StageModel, model_entry
 from peruqa.qa.question import analyse
 from peruqa.qa.reader import Reader
-from peruqa.qa.reading import READ_TOP, ReadingModel, choose, reader_inputs
+from peruqa.qa.reading import (
+    READ_TOP,
+    STACK_FEATURES,
+    ReadingModel,
+    choose,
+    logit,
+    reader_inputs,
+    stack_row,
+)
 from peruqa.qa.retrieve import Retriever
+from peruqa.tools.learn import balanced_weights, fit_logistic
 from peruqa.tools.train_data import TOP_K, QuestionSet, _holds, index_for, question_vectors
 
 # 1e6: the ranker's own order, so the fit may find that the reader does not help.
 RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 1e6)
-MIN_GAIN = 0.02  # share of answerable questions the reader must add to be called
+MIN_GAIN = 0.02  # overall share (out of fold) the reader must add to be called
+# Linear probabilities whose questions the reader may read: always inside the band.
+BANDS = tuple((low, high) for low in (0.0, 0.05, 0.1, 0.2) for high in (0.4, 0.6, 0.8, 0.9, 1.0))
+SQUAD_PREFIX = "squad"  # the fold groups of SQuAD questions (``train_data.article_group``)
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))
+# A read of 4 sentences costs about 4 times a question without one (make bench: "reader, one
+# call"); to hold the mean CPU per question under 60 ms, at most this share is read.
+MAX_READ_SHARE = 0.25
 
 
 @dataclass
@@ -120,51 +136,166 @@ def choice_holds(rows: ReadRows, weight: float) -> np.ndarray:
     return holds
 
 
-def report_choices(rows: ReadRows, weight: float, label: str, echo: Callable[[str], None]) -> None:
-    """How often the chosen quote holds the answer, ranker alone and with the reader."""
-    for language in sorted(set(rows.language)):
-        for cross in (False, True):
-            mask = (rows.language == language) & (rows.cross == cross) & rows.answerable
-            mask &= ~np.isnan(rows.read[:, 0])
-            if not mask.any():
-                continue
-            alone = rows.holds[mask, 0].mean()
-            read = choice_holds(rows, weight)[mask].mean()
-            where = "across languages" if cross else "within its language"
-            echo(
-                f"  {label} [{language}, {where}]: quote holds the answer, ranker {alone:.3f}, "
-                f"with the reader {read:.3f}  [{int(mask.sum())} answerable]"
-            )
+def stack_rows(rows: ReadRows, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """``STACK_FEATURES`` of every question (zeros where nothing was read) and whether the
+    quote chosen with ``weight`` holds an answer."""
+    features = np.zeros((len(rows.old), len(STACK_FEATURES)))
+    holds = np.zeros(len(rows.old), dtype=bool)
+    for i in np.flatnonzero(~np.isnan(rows.read[:, 0])):
+        width = int((~np.isnan(rows.read[i])).sum())
+        read = rows.read[i, :width]
+        chosen = choose(read, rows.ranker[i, :width], weight)
+        features[i] = stack_row(float(rows.old[i]), read, chosen, bool(rows.cross[i]))
+        holds[i] = rows.holds[i, chosen]
+    return features, holds
 
 
-def fit_reading(rows: ReadRows, echo: Callable[[str], None] = print) -> tuple[ReadingModel, float]:
-    """The model to ship (its rank weight across languages, or no reading when that does
-    not pay) and the best weight found, for reports."""
-    answerable = rows.answerable & rows.cross & ~np.isnan(rows.read[:, 0])
-    best_weight, best = RANK_WEIGHTS[-1], -1.0
-    for weight in RANK_WEIGHTS:
-        share = float(choice_holds(rows, weight)[answerable].mean())
-        echo(f"  rank weight {weight}: the choice holds the answer {share:.3f}")
-        if share > best + 1e-9:
-            best_weight, best = weight, share
-    ranker_only = float(choice_holds(rows, RANK_WEIGHTS[-1])[answerable].mean())
-    if best - ranker_only < MIN_GAIN:
-        # A read costs more CPU than the rest of the question; it must earn its place.
-        echo(
-            f"  the reader's best choice ({best:.3f}) is within {MIN_GAIN} of the ranker's "
-            f"({ranker_only:.3f}): it will not read"
+@dataclass(frozen=True)
+class Decided:
+    """Per question, as serving decides: answered with a quote that holds an answer,
+    declined, and whether the reader read it."""
+
+    right: np.ndarray
+    declined: np.ndarray
+    read: np.ndarray
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Answerable answered with the right quote, unanswerable declined, all questions right
+    (the issue's "overall"), and the share the reader read."""
+
+    answered_right: float
+    declined: float
+    overall: float
+    read_share: float
+
+    def line(self) -> str:
+        return (
+            f"answerable answered-and-right {self.answered_right:.3f}, unanswerable declined "
+            f"{self.declined:.3f}, overall {self.overall:.3f}, read {self.read_share:.2f}"
         )
-        return ReadingModel(None), best_weight
-    echo(f"  chosen rank weight across languages: {best_weight}")
-    return ReadingModel(best_weight), best_weight
 
 
-def decision_entry(model: ReadingModel) -> dict[str, object]:
-    return {"cross_rank_weight": model.cross_rank_weight}
+def decide(rows: ReadRows, model: ReadingModel | None, threshold: float) -> Decided:
+    """Every question decided as serving decides it: read in the band, linear elsewhere."""
+    right = rows.answerable & rows.holds[:, 0] & (rows.old >= threshold)
+    declined = rows.old < threshold
+    read = np.zeros(len(rows.old), dtype=bool)
+    if model is not None:
+        features, holds = stack_rows(rows, model.rank_weight)
+        low, high = model.band
+        read = ~np.isnan(rows.read[:, 0]) & (rows.old >= low) & (rows.old <= high)
+        answers = model.stack.score(features) >= logit(model.threshold)
+        right = np.where(read, rows.answerable & holds & answers, right)
+        declined = np.where(read, ~answers, declined)
+    return Decided(right, declined, read)
 
 
-def write_decision(meta_path: Path, name: str, model: ReadingModel) -> None:
+def summarise(rows: ReadRows, decided: Decided, mask: np.ndarray | None = None) -> Outcome:
+    keep = np.ones(len(rows.old), dtype=bool) if mask is None else mask
+    answerable, unanswerable = rows.answerable & keep, ~rows.answerable & keep
+    correct = np.where(rows.answerable, decided.right, decided.declined)
+    return Outcome(
+        float(decided.right[answerable].mean()) if answerable.any() else 0.0,
+        float(decided.declined[unanswerable].mean()) if unanswerable.any() else 0.0,
+        float(correct[keep].mean()) if keep.any() else 0.0,
+        float(decided.read[keep].mean()) if keep.any() else 0.0,
+    )
+
+
+def outcome(rows: ReadRows, model: ReadingModel | None, threshold: float) -> Outcome:
+    return summarise(rows, decide(rows, model, threshold))
+
+
+def fit_model(rows: ReadRows, band: tuple[float, float]) -> ReadingModel | None:
+    """The rank weight, stack and threshold fitted on ``rows``' questions in ``band``."""
+    low, high = band
+    inside = ~np.isnan(rows.read[:, 0]) & (rows.old >= low) & (rows.old <= high)
+    if inside.sum() < 20:
+        return None
+    subset = select_rows(rows, inside)
+    answerable = subset.answerable
+    weight = max(
+        RANK_WEIGHTS, key=lambda w: float(choice_holds(subset, w)[answerable].mean() or 0.0)
+    )
+    features, holds = stack_rows(subset, weight)
+    labels = answerable & holds
+    if labels.all() or not labels.any():
+        return None
+    balance = balanced_weights(answerable, subset.source, np.ones(len(labels)))
+    stack = fit_logistic(features, labels, balance, l2=1.0)
+    odds = stack.score(features)
+    best, threshold = -1.0, 0.5
+    for candidate in THRESHOLDS:
+        answers = odds >= logit(candidate)
+        right = np.where(answerable, labels & answers, ~answers)
+        score = float(np.average(right, weights=balance))
+        if score > best + 1e-12:
+            best, threshold = score, candidate
+    return ReadingModel(band, weight, stack, threshold)
+
+
+def select_rows(rows: ReadRows, keep: np.ndarray) -> ReadRows:
+    fields = ReadRows.__dataclass_fields__
+    return ReadRows(*(getattr(rows, f)[keep] for f in fields))
+
+
+def out_of_fold(rows: ReadRows, band: tuple[float, float] | None, threshold: float) -> Decided:
+    """Each fold (an article, or a team file) decided by a model fitted on the others."""
+    if band is None:
+        return decide(rows, None, threshold)
+    n = len(rows.old)
+    right, declined, read = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    for group in np.unique(rows.group):
+        held = rows.group == group
+        model = fit_model(select_rows(rows, ~held), band)
+        part = decide(select_rows(rows, held), model, threshold)
+        right[held], declined[held], read[held] = part.right, part.declined, part.read
+    return Decided(right, declined, read)
+
+
+def fit_reading(
+    rows: ReadRows, threshold: float, echo: Callable[[str], None] = print
+) -> ReadingModel | None:
+    """The band (and its model, fitted on all rows) whose out-of-fold overall figure is best
+    within the read budget; None when no band beats the linear decision by ``MIN_GAIN``."""
+    squad = np.char.startswith(rows.group.astype(str), SQUAD_PREFIX)
+    alone = summarise(rows, out_of_fold(rows, None, threshold))
+    echo(f"  linear decision alone: {alone.line()}")
+    best_band, best = None, alone.overall + MIN_GAIN
+    for band in BANDS:
+        decided = out_of_fold(rows, band, threshold)
+        found = summarise(rows, decided)
+        echo(f"  band {band[0]:.2f}-{band[1]:.2f} out of fold: {found.line()}")
+        if squad.any():
+            echo(f"      held-out articles only: {summarise(rows, decided, squad).line()}")
+        if found.read_share <= MAX_READ_SHARE and found.overall > best:
+            best_band, best = band, found.overall
+    if best_band is None:
+        echo(f"  no band beats the linear decision by {MIN_GAIN}: the reader will not read")
+        return None
+    echo(f"  chosen band {best_band}")
+    return fit_model(rows, best_band)
+
+
+def report(
+    rows: ReadRows,
+    model: ReadingModel | None,
+    threshold: float,
+    label: str,
+    echo: Callable[[str], None],
+) -> None:
+    """Figures per language: the linear decision alone, and as served with the reader."""
+    for language in sorted(set(rows.language)):
+        part = select_rows(rows, rows.language == language)
+        echo(f"  {label} [{language}] linear alone: {outcome(part, None, threshold).line()}")
+        if model is not None:
+            echo(f"  {label} [{language}] with reader:  {outcome(part, model, threshold).line()}")
+
+
+def write_decision(meta_path: Path, name: str, model: ReadingModel | None) -> None:
     """Add the fitted decision for main model ``name`` to the reader's metadata file."""
     meta = json.loads(meta_path.read_text())
-    meta.setdefault("decision", {})[name] = decision_entry(model)
+    meta.setdefault("decision", {})[name] = None if model is None else model.entry()
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")

@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +25,13 @@ from peruqa.index.embedding import make_embedder
 from peruqa.qa.model import load_stage_model
 from peruqa.qa.reader import READER_FILE, Reader
 from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+from peruqa.tools.apertium import spanish_file
 from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
 from peruqa.tools.reader_fit import (
     concatenate,
     fit_reading,
     read_rows,
-    report_choices,
+    report,
     write_decision,
 )
 from peruqa.tools.reader_train import TrainOptions, train_reader
@@ -99,31 +102,93 @@ def sentence_ranking(reader: Reader, squad_dir: Path, echo: Callable[[str], None
     return share
 
 
-def run(
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the reader's training, continuing from the stage before."""
+
+    name: str
+    options: TrainOptions
+    team_spanish: bool = True  # the team's translations of SQuAD training questions
+    apertium: bool = False  # Apertium's wordings of every training question, and casual forms
+
+
+# The shipped reader (bench/reader_research.md has each stage's curve): the recipe that
+# measured best on English questions, then every sentence of each paragraph, generated near
+# misses and Spanish wordings at half the rate.
+STAGES = (
+    Stage("recipe", TrainOptions(negatives=1, max_pairs=6000), team_spanish=False),
+    Stage(
+        "scale",
+        TrainOptions(negatives=None, generated=True, max_pairs=16000, learning_rate=2e-5),
+        apertium=True,
+    ),
+)
+
+
+def training_articles(squad_dir: Path) -> list[dict[str, Any]]:
+    """Every SQuAD article but those that only measure."""
+    return read_squad(squad_dir / "squad2-train-subset.json") + [
+        a
+        for a in read_squad(squad_dir / "squad2-dev-subset.json")
+        if a["title"] not in held_out_articles()
+    ]
+
+
+def train_stages(
     squad_dir: Path,
     spanish_files: list[Path],
+    work: Path,
+    output: Path,
+    stages: tuple[Stage, ...] = STAGES,
+    echo: Callable[[str], None] = print,
+    evaluate: Callable[[str, Any, int], None] | None = None,
+    threads: int = 2,
+) -> Any:
+    """Train ``stages`` in turn (checkpoints in ``work/<stage>``: a rerun resumes, a finished
+    stage is read back) and write the last one's reader to ``output``; returns it."""
+    from dataclasses import replace
+
+    articles = training_articles(squad_dir)
+    base = read_e5_file(package_file())
+    tokenizer = E5Tokenizer(base)
+    network: Any = None
+    for number, stage in enumerate(stages):
+        paths = list(spanish_files) if stage.team_spanish else []
+        if stage.apertium:
+            asked = {
+                str(qa["id"]): qa["question"]
+                for a in articles
+                for p in a["paragraphs"]
+                for qa in p["qas"]
+            }
+            paths.append(spanish_file(asked, work / "apertium.jsonl"))
+        options = replace(stage.options, threads=threads)
+        pairs = list(squad_pairs(articles, read_spanish(paths), seed=options.seed))
+        echo(f"stage {stage.name}: {len(pairs)} pairs built (checkpoints in {work / stage.name})")
+        last = number == len(stages) - 1
+        target = output if last else work / stage.name / "reader.safetensors"
+        hook = None if evaluate is None else functools.partial(evaluate, stage.name)
+        network = train_reader(
+            base, tokenizer, pairs, target, work / stage.name, options, echo, hook, network
+        )
+    return network
+
+
+def fit_decision(
+    squad_dir: Path,
     fit_files: list[Path],
     measure_files: list[Path],
     documents: Path,
     work: Path,
     output: Path = READER_FILE,
-    options: TrainOptions | None = None,
     echo: Callable[[str], None] = print,
+    threads: int = 2,
 ) -> None:
-    options = options or TrainOptions()
-    articles = read_squad(squad_dir / "squad2-train-subset.json") + [
-        a
-        for a in read_squad(squad_dir / "squad2-dev-subset.json")
-        if a["title"] not in held_out_articles()
-    ]
-    pairs = list(squad_pairs(articles, read_spanish(spanish_files), seed=options.seed))
-    base = read_e5_file(package_file())
-    echo(f"training the reader on {len(pairs)} pairs (checkpoints in {work}) ...")
-    train_reader(base, E5Tokenizer(base), pairs, output, work, options, echo)
-    reader = Reader.load(output, output.with_suffix(".json"))
-    sentence_ranking(reader, squad_dir, echo)
-
-    embedder = make_embedder(MAIN_MODEL, threads=options.threads)
+    """Ask the held-out articles' and the fit files' questions through the real pipeline,
+    let the reader read them, fit its decision into ``output``'s metadata, and score the
+    ``measure_files`` (never fitted on)."""
+    reader = Reader.load(output, output.with_suffix(".json"), threads=threads)
+    embedder = make_embedder(MAIN_MODEL, threads=threads)
     model = load_stage_model(MAIN_MODEL)
     folder = work / MAIN_MODEL
     squad = squad_set(squad_dir / "squad2-dev-subset.json", SQUAD_DEV)
@@ -137,10 +202,27 @@ def run(
             ),
         ]
     )
-    fitted, weight = fit_reading(rows, echo)
-    report_choices(rows, weight, "fitted on", echo)
+    fitted = fit_reading(rows, model.threshold, echo)
+    report(rows, fitted, model.threshold, "fitted on", echo)
     write_decision(output.with_suffix(".json"), MAIN_MODEL, fitted)
     for path in measure_files:
         measured = read_rows(file_set(path, documents), embedder, model, reader, folder)
-        report_choices(measured, weight, f"measured only, {path.name}", echo)
+        report(measured, fitted, model.threshold, f"measured only, {path.name}", echo)
     echo(f"wrote {output} and its decision in {output.with_suffix('.json')}")
+
+
+def run(
+    squad_dir: Path,
+    spanish_files: list[Path],
+    fit_files: list[Path],
+    measure_files: list[Path],
+    documents: Path,
+    work: Path,
+    output: Path = READER_FILE,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """``peruqa train --reader``: every stage, the reader alone measured, its decision."""
+    train_stages(squad_dir, spanish_files, work, output, echo=echo)
+    reader = Reader.load(output, output.with_suffix(".json"), threads=2)
+    sentence_ranking(reader, squad_dir, echo)
+    fit_decision(squad_dir, fit_files, measure_files, documents, work, output, echo)
