@@ -9,6 +9,7 @@ from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.index.manifest import (
     FIRST_STAGE_DIR,
+    MANIFEST,
     IndexSpec,
     Manifest,
     SourceDiff,
@@ -69,8 +70,11 @@ def stale_reason(settings: Settings) -> str | None:
 
 
 def index_status(index_dir: Path, source_dir: Path) -> IndexStatus:
-    """The documents in the index and the source files that differ from it."""
+    """The documents in the index and the source files that differ from it; both the index
+    and its first stage (when there is one) are loaded, so every check runs on both."""
     data = load_index(index_dir, None)
+    if (index_dir / FIRST_STAGE_DIR / MANIFEST).is_file():
+        load_index(index_dir / FIRST_STAGE_DIR, None)
     counts = data.chunk_counts()
     rows = [
         DocumentRow(
