@@ -74,11 +74,14 @@ def test_one_flipped_bit_in_chunks_faiss_is_refused_by_load_and_status(
     assert "chunks.faiss" in status.output and "damaged" in status.output
 
 
+@pytest.mark.parametrize("index_type", ["flat", "hnsw"])
 @pytest.mark.parametrize("value", [np.nan, np.inf, 3.0])
 def test_vectors_that_are_not_finite_or_not_unit_are_refused_even_resealed(
-    settings: Settings, value: float
+    settings: Settings, value: float, index_type: str
 ) -> None:
+    build(settings.model_copy(update={"index_type": index_type}), FakeEmbedder())
     index_dir = settings.index_dir
+    assert load_index(index_dir, None).manifest.index_type == index_type
     offset = _vector_offset(index_dir, 1)
     raw = bytearray((index_dir / "chunks.faiss").read_bytes())
     raw[offset : offset + 4] = np.float32(value).tobytes()

@@ -224,8 +224,9 @@ def _read_faiss(path: Path) -> faiss.Index:
         raise _Damaged(path.name, "not an index FAISS can read (truncated or damaged)") from exc
 
 
-def _check_checksums(index_dir: Path, manifest: Manifest) -> None:
-    """Every file is byte for byte what the build wrote: any flipped bit is caught here."""
+def check_files(index_dir: Path, manifest: Manifest) -> None:
+    """Every file is byte for byte what the build wrote: any flipped bit is caught here.
+    (Public, like ``check_contents``, so ``make bench`` can time what the checks cost.)"""
     for name in INDEX_FILES:
         expected = manifest.files.get(name)
         if expected is None:
@@ -256,19 +257,37 @@ def _check_norms(name: str, vectors: np.ndarray) -> None:
         raise _Damaged(name, f"vector {row} is {what}")
 
 
-def _check_vectors(
-    faiss_index: faiss.Index, chunk_vectors: np.ndarray, sentence_vectors: np.ndarray
+def _stored_vectors(index: faiss.Index) -> np.ndarray:
+    """The vectors a FAISS index searches: a view of a flat index's (or HNSW's flat
+    storage's) own array, so a large index is not copied to be checked."""
+    storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if not isinstance(storage, faiss.IndexFlat) or index.ntotal == 0:
+        vectors: np.ndarray = index.reconstruct_n(0, index.ntotal)
+        return vectors
+    view = faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d)
+    return np.asarray(view).reshape(index.ntotal, index.d)
+
+
+def check_contents(
+    faiss_index: faiss.Index,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    chunks: list[Chunk],
+    documents: dict[str, Document],
 ) -> None:
-    _check_norms("chunks.faiss", faiss_index.reconstruct_n(0, faiss_index.ntotal))
+    """What the checksums cannot vouch for (an index built from bad data, or a manifest
+    rewritten with its files): finite unit vectors, texts equal to their documents."""
+    _check_norms("chunks.faiss", _stored_vectors(faiss_index))
     _check_norms("chunk_vectors.npy", chunk_vectors)
     _check_norms("sentences.npy", sentence_vectors)
+    _check_texts(chunks, documents)
 
 
 def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
     """Every file of the index, checked; any damage is an ``IndexCorruptError`` naming the
     file and the reason, whatever the damage (nulls, wrong types, bad UTF-8, truncation)."""
     try:
-        _check_checksums(index_dir, manifest)
+        check_files(index_dir, manifest)
         faiss_index = _read_faiss(index_dir / "chunks.faiss")
         chunk_vectors = _read_vectors(index_dir / "chunk_vectors.npy")
         sentence_vectors = _read_vectors(index_dir / "sentences.npy")
@@ -276,8 +295,7 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
         documents = _read_documents(index_dir / "documents.json")
         rows = sentence_rows(chunks)
         _check_shapes(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
-        _check_vectors(faiss_index, chunk_vectors, sentence_vectors)
-        _check_texts(chunks, documents)
+        check_contents(faiss_index, chunk_vectors, sentence_vectors, chunks, documents)
     except _Damaged as exc:
         raise IndexCorruptError(
             f"The index in {index_dir} is damaged ({exc}). "
@@ -301,7 +319,9 @@ def _check_texts(chunks: list[Chunk], documents: dict[str, Document]) -> None:
         for part in parts:
             if not 0 <= part.start <= part.end <= size:
                 raise _Damaged("chunks.jsonl", f"line {number}: offsets outside the document")
-            if collapse(text[part.start : part.end]) != part.text:
+            raw = text[part.start : part.end]
+            # Most spans hold no run of whitespace: compare before collapsing.
+            if raw != part.text and collapse(raw) != part.text:
                 raise _Damaged("chunks.jsonl", f"line {number}: text differs from the document")
 
 
