@@ -91,6 +91,19 @@ def test_vectors_that_are_not_finite_or_not_unit_are_refused_even_resealed(
     _refused(index_dir, "chunks.faiss", f"vector 1 is {reason}")
 
 
+def test_index_if_stale_rebuilds_a_damaged_index(settings: Settings) -> None:
+    """``make run`` runs ``peruqa index --if-stale``: a damaged index is stale, not served."""
+    env = {**_env(settings), "PERUQA_FIRST_STAGE_MODEL": "none"}
+    _flip(settings.index_dir / "chunks.faiss", _vector_offset(settings.index_dir, 1) + 3, 0x40)
+    result = CliRunner().invoke(main, ["index", "--if-stale"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Rebuilding the index" in result.output and "chunks.faiss" in result.output
+    assert "set aside" in result.output
+    load_index(settings.index_dir, "fake")
+    again = CliRunner().invoke(main, ["index", "--if-stale"], env=env)
+    assert "up to date" in again.output
+
+
 # -- fault 2: an exponent bit in sentences.npy, spread by an update ---------------------
 
 

@@ -9,6 +9,7 @@ from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.index.manifest import (
     FIRST_STAGE_DIR,
+    FORMAT_VERSION,
     MANIFEST,
     IndexSpec,
     Manifest,
@@ -46,11 +47,22 @@ def source_changes(manifest: Manifest, source_dir: Path) -> SourceDiff:
     return diff_sources({**manifest.documents, **manifest.skipped}, current)
 
 
+def _checked_manifest(index_dir: Path) -> Manifest:
+    """The manifest of an index that passes every load check: a damaged index is stale
+    (``make run`` rebuilds it rather than start a server that would refuse it)."""
+    manifest = read_manifest(index_dir)
+    if manifest.format == FORMAT_VERSION:  # an older format is stale by its manifest alone
+        load_index(index_dir, None)
+    return manifest
+
+
 def _first_stage_reason(index_dir: Path, spec: IndexSpec) -> str | None:
     try:
-        manifest = read_manifest(index_dir / FIRST_STAGE_DIR)
-    except (IndexMissingError, IndexCorruptError):
+        manifest = _checked_manifest(index_dir / FIRST_STAGE_DIR)
+    except IndexMissingError:
         return f"it has no first-stage index for '{spec.model}'"
+    except IndexCorruptError as exc:
+        return f"its first-stage index is damaged: {exc.message}"
     reason = spec.stale_reason(manifest)
     return None if reason is None else f"its first-stage index is out of date: {reason}"
 
@@ -59,7 +71,7 @@ def stale_reason(settings: Settings) -> str | None:
     """Why the index in ``settings.index_dir`` needs rebuilding, or None when it matches the
     sources, the models and the chunking and index settings."""
     try:
-        manifest = read_manifest(settings.index_dir)
+        manifest = _checked_manifest(settings.index_dir)
     except (IndexMissingError, IndexCorruptError) as exc:
         return exc.message
     reason = IndexSpec.from_settings(settings, settings.model).stale_reason(manifest)
