@@ -1,6 +1,6 @@
 """The index on disk: atomic write, swap and cleanup, and loading with retries.
 
-Layout of an index folder (format 2):
+Layout of an index folder (format 3):
     manifest.json       model, dimension, chunking settings, document hashes, build id/time,
                         and a SHA-256 of each file below (checked at every load)
     chunks.faiss        inner-product index over normalised chunk vectors
