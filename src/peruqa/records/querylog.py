@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -49,9 +50,20 @@ class SharedRotatingFileHandler(RotatingFileHandler):
     def emit(self, record: logging.LogRecord) -> None:
         with self._file_lock:
             if self.stream is not None and self._rotated_elsewhere():
-                self.stream.close()
-                self.stream = self._open()
+                # Dropped before reopening: a failed reopen (the path is a folder for a
+                # while) leaves no stream rather than a closed one, so the next write
+                # tries the path again (delay=True opens on write) instead of failing on
+                # the closed file for good.
+                stream, self.stream = self.stream, None
+                stream.close()
             super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # One line per lost entry rather than logging's traceback on stderr; the next
+        # write tries the file again.
+        error = sys.exc_info()[1]
+        reason = error.strerror if isinstance(error, OSError) else error
+        log.warning("Query log entry lost (%s); the next one tries again.", reason)
 
 
 class QueryLog:
