@@ -25,7 +25,6 @@ def test_ask_request_accepts_the_top_k_range(top_k: int) -> None:
     [
         {"question": "q", "top_k": TOP_K_MIN - 1},
         {"question": "q", "top_k": TOP_K_MAX + 1},
-        {"question": ""},
         {"question": "q", "extra": 1},
         {"top_k": 3},
         {"question": 5},
@@ -34,6 +33,11 @@ def test_ask_request_accepts_the_top_k_range(top_k: int) -> None:
 def test_ask_request_refuses(payload: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         AskRequest.model_validate(payload)
+
+
+def test_ask_request_leaves_empty_questions_to_the_service() -> None:
+    # Empty and blank are one condition with one code (invalid_question), from the service.
+    assert AskRequest.model_validate({"question": ""}).question == ""
 
 
 def test_ask_request_leaves_the_length_limit_to_the_settings() -> None:

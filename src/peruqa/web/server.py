@@ -36,9 +36,10 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from peruqa.config import Settings, get_settings
-from peruqa.errors import ConfigError, HeadersTooLargeError
+from peruqa.errors import ConfigError, HeadersTooLargeError, MalformedRequestError, PeruQAError
 from peruqa.web.metrics import MULTIPROC_ENV
 from peruqa.web.responses import error_content
+from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger("peruqa.web.server")
 
@@ -114,7 +115,10 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         if self._refused:
             return  # the parser stopped because of our own limit: the 431 is already sent
-        super().send_400_response(msg)
+        # uvicorn's own answer is plain text; every error of ours has the JSON shape.
+        self._send_error(
+            MalformedRequestError("The request is not valid HTTP/1.1 and cannot be read.")
+        )
 
     def _count(self, size: int, field: bool) -> None:
         _timeout, max_bytes, max_fields, _send = self._limits()
@@ -125,19 +129,28 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         self._refused = True
         self._disarm()
-        error = HeadersTooLargeError(
-            "The request headers are too large or too many; "
-            f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+        self._send_error(
+            HeadersTooLargeError(
+                "The request headers are too large or too many; "
+                f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+            )
         )
-        body = json.dumps(error_content(error)).encode()
-        head = (
-            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
-            "content-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-        )
-        self.transport.write(head.encode("latin-1") + body)
-        self.transport.close()
         raise _HeadersTooLarge
+
+    def _send_error(self, error: PeruQAError) -> None:
+        """Answer from the protocol, before any app (and its middlewares) sees the request,
+        in the app's error shape and with its security headers; then close."""
+        body = json.dumps(error_content(error)).encode()
+        headers = [
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+            f"content-security-policy: {CONTENT_SECURITY_POLICY}",
+            *(f"{name.decode()}: {value.decode()}" for name, value in SECURITY_HEADERS),
+            "connection: close",
+        ]
+        self.transport.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body)
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
