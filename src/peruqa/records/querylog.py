@@ -1,12 +1,14 @@
 """The maintainers' query log: one JSON line per answered question, rotated by size.
 
-It records what was asked and how the bot fared (language, abstained, confidence,
+It records what was asked, what the bot answered (with the answer's id, which feedback
+keeps instead of the answer's text) and how it fared (language, abstained, confidence,
 latency) so maintainers can find gaps in the corpus. It stores no client address unless
 ``log_client_ip`` is set, and ``query_log = false`` switches it off entirely.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,6 +25,13 @@ from peruqa.qa.answering import Answer
 log = logging.getLogger("peruqa.records.querylog")
 
 FILE_NAME = "queries.log"
+
+
+def answer_id(question: str, answer: str) -> str:
+    """The id of one answer to one question, as /ask returned both: the query log writes it
+    beside the answer, and feedback keeps it instead of any answer text a client sends."""
+    digest = hashlib.sha256(f"{question}\0{answer}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
 
 
 class SharedRotatingFileHandler(RotatingFileHandler):
@@ -90,6 +99,8 @@ class QueryLog:
         entry: dict[str, object] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "question": answer.question,
+            "answer": answer.answer,
+            "answer_id": answer_id(answer.question, answer.answer),
             "language": answer.language,
             "abstained": answer.abstained,
             "confidence": round(answer.confidence, 4),
