@@ -335,7 +335,7 @@ def test_no_js_thread_re_renders_earlier_turns_without_asking_again(settings: Se
         assert second.text.count('<article class="turn"') - 1 == 2
         assert "1991" in second.text  # the earlier answer, from the form, not the model
         # A forged turn is never shown (tests/web/test_forged_turns.py), let alone run.
-        forged = json.loads(turns[0].replace("&#34;", '"').rpartition(".")[0])
+        forged = json.loads(turns[0].replace("&#34;", '"').rsplit(".", 2)[0])
         forged["answer"] = "<script>alert(1)</script>"
         third = client.post("/", data={"question": "", "turn": [json.dumps(forged)]})
         assert "alert(1)" not in third.text
