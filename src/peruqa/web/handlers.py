@@ -34,8 +34,6 @@ def _history_message(loc: list[object], kind: str, problem: dict[str, object]) -
         return f"{turn}: the field '{field}' is required."
     if kind == "extra_forbidden":
         return f"{turn}: unknown field '{field}'."
-    if kind == "string_too_short":
-        return f"{turn}: the {field} is empty."
     if kind == "string_too_long":
         return (
             f"{turn}: the {field} is too long; the limit is {HISTORY_ANSWER_MAX_CHARS} characters."
@@ -70,8 +68,6 @@ def validation_message(exc: RequestValidationError, example: str | None = None) 
             break  # no body at all: the example says what to send
         if kind == "extra_forbidden":
             return f"Unknown field '{location}'."
-        if location == "question" and kind == "string_too_short":
-            return "Please type a question."
         if location:
             return f"Invalid value for '{location}': {problem.get('msg', 'not accepted')}."
     # The route's own fields, so /feedback never quotes /ask's.
