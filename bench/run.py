@@ -8,8 +8,9 @@ Prints, and saves to bench/results.txt:
   3. index build throughput with the default model;
   4. search time against index size (10k, 100k, 1M synthetic vectors, dim 384), flat
      against HNSW, with recall@10 of HNSW against flat;
+  5. what the integrity checks add to loading a 100k-chunk index (synthetic vectors);
 and a table of each figure against its target. Options: ``--quick`` (smaller sizes, for
-trying the script), ``--max-size N`` (largest synthetic index).
+trying the script), ``--max-size N`` (largest synthetic index), ``--only-load-checks``.
 """
 
 from __future__ import annotations
@@ -668,6 +669,121 @@ def bench_search(sizes: list[int], uniform_size: int) -> None:
         )
 
 
+# -- 5. what the integrity checks add to loading -------------------------------------
+
+
+def synthetic_library(chunks: int, dim: int) -> Path:
+    """A written index of ``chunks`` chunks (five sentences each, one shared with the next,
+    as the chunker makes them) over generated documents, with random unit vectors instead of
+    a model's, in a scratch folder the caller deletes."""
+    from peruqa.config import get_settings
+    from peruqa.index.data import (
+        ChunkedLibrary,
+        chunk_embedding_text,
+        index_data_from,
+        number_sentences,
+        sentence_embedding_text,
+    )
+    from peruqa.index.embedding import FakeEmbedder
+    from peruqa.index.store import write_parts
+    from peruqa.index.vector_cache import VectorCache
+    from peruqa.ingest.chunking import Chunk, Sentence
+    from peruqa.ingest.documents import Document
+
+    settings = get_settings(model="fake")
+    library = ChunkedLibrary()
+    per_document = 200
+    for number in range(-(-chunks // per_document)):
+        lines = [
+            f"Report {number} line {i}: the programme reached {i * 7} families in "
+            f"{PLACES[i % len(PLACES)]} working on {TOPICS[i % len(TOPICS)]}."
+            for i in range(per_document * 4 + 1)
+        ]
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)
+        sentences = [Sentence(a, a + len(t), t) for a, t in zip(starts, lines, strict=True)]
+        text = " ".join(lines)
+        document = Document(
+            f"doc-{number}", f"doc-{number}.md", f"Report {number}", "", "en", text, "0" * 64
+        )
+        library.documents[document.doc_id] = document
+        for k in range(min(per_document, chunks - len(library.chunks))):
+            group = tuple(sentences[k * 4 : k * 4 + 5])
+            begin, finish = group[0].start, group[-1].end
+            chunk = Chunk(
+                f"{document.doc_id}:{k}", document.doc_id, begin, finish, text[begin:finish], group
+            )
+            library.chunks.append(chunk)
+            library.chunk_texts.append(chunk_embedding_text(document, chunk))
+            for sentence in number_sentences(library.rows, chunk):
+                library.sentence_texts.append(sentence_embedding_text(document, sentence))
+    cache = VectorCache(dim)
+    texts = library.texts(settings.chunk_vectors)
+    vectors = np.random.default_rng(1).standard_normal((len(texts), dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cache.add(texts, vectors)
+    del vectors
+    data = index_data_from(library, FakeEmbedder(dim), settings, cache)
+    folder = Path(tempfile.mkdtemp(prefix="peruqa-bench-load-")) / "index"
+    write_parts(data, folder)
+    return folder
+
+
+def bench_load_checks(chunks: int) -> None:
+    """Load time of a large index with every check, and what the checks take of it; the
+    load without them is what loading cost before checksums and content checks existed."""
+    from peruqa.index.store import check_contents, check_files, load_index, read_manifest
+
+    dim = 384
+    out(f"== Index load with integrity checks ({chunks:,} chunks, dim {dim}, synthetic) ==")
+    started = time.perf_counter()
+    folder = synthetic_library(chunks, dim)
+    try:
+        size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
+        manifest = read_manifest(folder)
+        out(
+            f"written in {time.perf_counter() - started:.0f} s: {manifest.chunks:,} chunks, "
+            f"{manifest.sentences:,} sentences, {size_mb:,.0f} MB on disk"
+        )
+        loads, files, contents = [], [], []
+        for _round in range(3):  # the first read warms the page cache, as a reload finds it
+            t0 = time.perf_counter()
+            data = load_index(folder, None)
+            loads.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            check_files(folder, manifest)
+            files.append(time.perf_counter() - t0)
+            assert data.chunk_vectors is not None
+            t0 = time.perf_counter()
+            check_contents(
+                data.faiss_index,
+                data.chunk_vectors,
+                data.sentence_vectors,
+                data.chunks,
+                data.documents,
+            )
+            contents.append(time.perf_counter() - t0)
+            del data
+        load_s, files_s, contents_s = (statistics.median(x) for x in (loads, files, contents))
+        unchecked_s = load_s - files_s - contents_s
+        out(
+            f"load with checks {load_s:.2f} s (median of 3): SHA-256 of the files {files_s:.2f} s"
+            f", vectors and texts {contents_s:.2f} s; without them {unchecked_s:.2f} s"
+        )
+        ratio = load_s / unchecked_s
+        out(f"checking multiplies load time by {ratio:.2f}")
+        out()
+        check(
+            f"index load with checks at {manifest.chunks:,} chunks",
+            f"{load_s:.2f} s, x{ratio:.2f} of unchecked",
+            "< 2x the unchecked load",
+            ratio < 2,
+        )
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -677,6 +793,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-size", type=int, default=1_000_000)
     parser.add_argument("--skip-search", action="store_true")
     parser.add_argument("--skip-library", action="store_true", help="no library-scale build")
+    parser.add_argument(
+        "--only-load-checks", action="store_true", help="only what the index checks cost"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out(
@@ -685,6 +804,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     out(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     out()
+    if args.only_load_checks:
+        bench_load_checks(10_000 if args.quick else 100_000)
+        _report_targets(started, save=False)  # results.txt keeps the whole benchmark
+        return 0
     http_sizes = {1: 20, 8: 40, 32: 40} if args.quick else {1: 100, 8: 300, 32: 300}
     pool = question_pool(sum(http_sizes.values()))
     # A fresh index of its own: the benchmark never depends on (or touches) ./index.
@@ -701,6 +824,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_search:
         sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_size]
         bench_search(sizes[:2] if args.quick else sizes, 0 if args.quick else 100_000)
+    bench_load_checks(10_000 if args.quick else 100_000)
+    _report_targets(started)
+    return 0
+
+
+def _report_targets(started: float, save: bool = True) -> None:
     out("== Targets ==")
     width = max(len(t.name) for t in targets)
     for t in targets:
@@ -709,8 +838,8 @@ def main(argv: list[str] | None = None) -> int:
     out()
     out(f"load average at end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     out(f"benchmark took {time.perf_counter() - started:.0f} s")
-    RESULTS.write_text("\n".join(_lines) + "\n", encoding="utf-8")
-    return 0
+    if save:
+        RESULTS.write_text("\n".join(_lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

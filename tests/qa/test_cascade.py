@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from index_helpers import FastEmbedder
 from peruqa.config import Settings
 from peruqa.index.build import build
 from peruqa.index.embedding import FakeEmbedder
@@ -12,15 +13,6 @@ from peruqa.index.store import FIRST_STAGE_DIR, read_manifest
 from peruqa.qa.service import QAService
 
 QUESTION = "When did the agency open an office in Cusco?"
-
-
-class FastEmbedder(FakeEmbedder):
-    """A different, smaller fake model standing in for the fast first stage."""
-
-    name = "fake-fast"
-
-    def __init__(self) -> None:
-        super().__init__(dim=64)
 
 
 @pytest.fixture

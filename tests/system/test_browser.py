@@ -15,6 +15,8 @@ import pytest
 from conftest import CORPUS, PROJECT, write_corpus
 from peruqa.config import Settings
 from peruqa.records.feedback import FeedbackStore
+from peruqa.records.querylog import FILE_NAME
+from peruqa.records.report import read_query_log
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -180,7 +182,10 @@ def test_feedback_is_stored(page: sync_api.Page, live_server: str, settings: Set
     assert len(records) == 1
     record = records[0]
     assert (record.question, record.helpful, record.reason) == (QUESTION, False, "outdated")
-    assert "1991" in record.answer and record.language == "en"
+    assert record.language == "en"
+    # The store keeps the answer's id; what the bot said is in the query log under that id.
+    said = [entry for entry in read_query_log(settings.data_dir / FILE_NAME)]
+    assert record.answer_id == said[-1]["answer_id"] and "1991" in str(said[-1]["answer"])
 
 
 def test_markup_is_shown_as_text(page: sync_api.Page, live_server: str) -> None:

@@ -16,6 +16,7 @@ from peruqa.config import Settings
 from peruqa.errors import InvalidFeedbackError
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.records.feedback import FeedbackStore
+from peruqa.records.querylog import answer_id
 from peruqa.web.app import create_app
 
 
@@ -50,7 +51,9 @@ def test_export_formats(tmp_path: Path) -> None:
     store.add('Say "hi", please', "Line one\nline two", False, "outdated")
     store.add("=HYPERLINK()", "", True)
     rows = list(csv.DictReader(io.StringIO(store.export("csv"))))
-    assert rows[0]["question"] == 'Say "hi", please' and rows[0]["answer"] == "Line one\nline two"
+    # The answer's id alone is kept: what the bot said comes from the query log.
+    assert rows[0]["question"] == 'Say "hi", please' and "answer" not in rows[0]
+    assert rows[0]["answer_id"] == answer_id('Say "hi", please', "Line one\nline two")
     assert rows[0]["helpful"] == "False" and rows[0]["reason"] == "outdated"
     assert rows[1]["question"] == "'=HYPERLINK()"  # never a live spreadsheet formula
     lines = [json.loads(line) for line in store.export("jsonl").splitlines()]
@@ -96,7 +99,7 @@ def test_cli_export(tmp_path: Path) -> None:
         main, ["feedback", "export", "--format", "jsonl", "--data-dir", str(tmp_path)]
     )
     assert shown.exit_code == 0, shown.output
-    assert json.loads(shown.output)["answer"] == "In 1991."
+    assert json.loads(shown.output)["answer_id"] == answer_id("When?", "In 1991.")
 
     target = tmp_path / "out.csv"
     written = runner.invoke(

@@ -3,6 +3,7 @@ offline, the admin token, proxies, the no-JS thread, settings errors and the rep
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -232,6 +233,25 @@ def test_admin_report_page_needs_the_token_and_shows_gaps(client: TestClient) ->
     assert "<svg" in page.text and "<script" not in page.text
 
 
+def test_report_shows_what_the_bot_said_never_the_feedbacks_answer_text(
+    client: TestClient,
+) -> None:
+    said = client.post("/ask", json={"question": QUESTION}).json()
+    assert not said["abstained"]
+    forged = "Mallory Attack, Country Director Peru"
+    for answer in (said["answer"], forged):
+        body = {"question": said["question"], "answer": answer, "helpful": False}
+        assert client.post("/feedback", json=body).status_code == 201
+    page = client.get("/admin/report", headers={"Authorization": f"Bearer {TOKEN}"}).text
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+    assert len(rows) == 2
+    assert html.escape(said["answer"]) in rows[0]
+    # Feedback keeps the answer's id alone: a made-up answer is shown as none the bot gave.
+    assert forged not in page and "(no such answer in the query log)" in rows[1]
+    store: FeedbackStore = client.app.state.context.feedback  # type: ignore[attr-defined]
+    assert forged not in store.path.read_bytes().decode("utf-8", "replace")
+
+
 # -- proxies, hosts, docs ----------------------------------------------------------------
 
 
@@ -315,7 +335,7 @@ def test_no_js_thread_re_renders_earlier_turns_without_asking_again(settings: Se
         assert second.text.count('<article class="turn"') - 1 == 2
         assert "1991" in second.text  # the earlier answer, from the form, not the model
         # A forged turn is never shown (tests/web/test_forged_turns.py), let alone run.
-        forged = json.loads(turns[0].replace("&#34;", '"').rpartition(".")[0])
+        forged = json.loads(turns[0].replace("&#34;", '"').rsplit(".", 2)[0])
         forged["answer"] = "<script>alert(1)</script>"
         third = client.post("/", data={"question": "", "turn": [json.dumps(forged)]})
         assert "alert(1)" not in third.text

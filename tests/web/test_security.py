@@ -199,6 +199,27 @@ def test_query_log_rotates(settings: Settings) -> None:
     assert files == ["queries.log", "queries.log.1", "queries.log.2"]
 
 
+def test_query_log_reopens_once_its_path_is_writable_again(settings: Settings) -> None:
+    path = settings.data_dir / "queries.log"
+    with make_client(settings) as client:
+        assert client.post("/ask", json=QUESTION).status_code == 200
+        # The file is replaced by a folder for two requests (they still get answers)...
+        path.rename(path.with_name("queries.log.moved"))
+        path.mkdir()
+        for _ in range(2):
+            assert client.post("/ask", json=QUESTION).status_code == 200
+        # ...then put back: later questions are logged again.
+        path.rmdir()
+        path.with_name("queries.log.moved").rename(path)
+        for number in range(2):
+            assert (
+                client.post("/ask", json={"question": f"Glaciers, case {number}?"}).status_code
+                == 200
+            )
+    questions = [entry["question"] for entry in read_log(settings)]
+    assert questions == [QUESTION["question"], "Glaciers, case 0?", "Glaciers, case 1?"]
+
+
 def test_query_log_shared_by_two_workers_loses_no_line(tmp_path: Path) -> None:
     from peruqa.qa.answering import Answer
     from peruqa.records.querylog import QueryLog
@@ -243,6 +264,53 @@ def test_public_message_strips_paths_but_keeps_urls() -> None:
     assert "/srv" not in cleaned
     assert "https://example.org/docs/x" in cleaned
     assert "C:\\data" not in public_message("Missing C:\\data\\index here")
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        (
+            "The index in /tmp/peru qa+1/index is damaged (chunks.faiss: could not open "
+            "/tmp/peru qa+1/index/chunks.faiss for reading). Rebuild with 'peruqa index'.",
+            "The index in the server's data folder is damaged (chunks.faiss: could not open "
+            "the server's data folder for reading). Rebuild with 'peruqa index'.",
+        ),
+        (
+            "[Errno 2] No such file or directory: '/tmp/peru qa+1/index/chunks.faiss'",
+            "[Errno 2] No such file or directory: 'the server's data folder'",
+        ),
+        (
+            "No index found in /srv/peru qa/index. See https://example.org/a b/x.",
+            "No index found in the server's data folder. See https://example.org/a b/x.",
+        ),
+        (
+            "The index in C:\\Program Files\\peru qa\\index is damaged.",
+            "The index in the server's data folder is damaged.",
+        ),
+        # Prose, file names and routes stay as written.
+        (
+            "Send the 'question' to /ask and/or /feedback, 24/7; see chunks.jsonl line 3.",
+            "Send the 'question' to /ask and/or /feedback, 24/7; see chunks.jsonl line 3.",
+        ),
+    ],
+)
+def test_public_message_hides_whole_paths_and_nothing_else(message: str, kept: str) -> None:
+    assert public_message(message) == kept
+
+
+def test_an_index_folder_with_spaces_and_signs_never_leaks(
+    settings: Settings, tmp_path: Path
+) -> None:
+    index = tmp_path / "peru qa+1" / "index"
+    index.parent.mkdir()
+    settings.index_dir.rename(index)
+    (index / "chunks.faiss").unlink()
+    with make_client(settings, index_dir=index) as client:
+        api = client.post("/ask", json=QUESTION)
+        ready = client.get("/ready")
+    assert_error_shape(api, 503)
+    for text in (api.text, ready.text):
+        assert "qa+1" not in text and "peru qa" not in text and "/index" not in text
 
 
 class SlowEmbedder(FakeEmbedder):

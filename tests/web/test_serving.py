@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -102,6 +103,33 @@ def test_forwarded_headers_from_loopback_are_not_trusted_by_default(
             data, _ = _read_all(sock, limit_s=5)
         statuses.append(int(data.split(b" ", 2)[1]))
     assert statuses.count(201) == 30 and statuses.count(429) == 5
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header Name: y\r\n\r\n",
+        b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Length: nine\r\n\r\n",
+    ],
+    ids=["request-line", "header-name", "content-length"],
+)
+def test_requests_the_parser_refuses_get_the_json_error_shape(
+    served: tuple[str, int], request_bytes: bytes
+) -> None:
+    with socket.create_connection(served) as sock:
+        sock.sendall(request_bytes)
+        data, _ = _read_all(sock, limit_s=5)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert _status(data) == 400, data[:200]
+    assert b"content-type: application/json" in head.lower()
+    assert b"x-content-type-options: nosniff" in head.lower()
+    assert json.loads(body) == {
+        "error": {
+            "code": "invalid_request",
+            "message": "The request is not valid HTTP/1.1 and cannot be read.",
+        }
+    }
 
 
 def _status(data: bytes) -> int:

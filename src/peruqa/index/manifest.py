@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
-from peruqa.config import Settings
+from peruqa.config import ChunkVectors, IndexType, Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.ingest.chunking import CHUNKER_VERSION
 from peruqa.ingest.readers import READER_VERSION
@@ -22,31 +23,50 @@ from peruqa.ingest.readers import READER_VERSION
 MANIFEST = "manifest.json"
 # The fast model's index for the cascade lives inside the main one, so both swap together.
 FIRST_STAGE_DIR = "first-stage"
-FORMAT_VERSION = 2
+# 3: the manifest holds a SHA-256 of every index file (older indexes are rebuilt).
+FORMAT_VERSION = 3
+# The files of an index besides the manifest; each one's SHA-256 is in ``Manifest.files``.
+INDEX_FILES = (
+    "chunks.faiss",
+    "chunk_vectors.npy",
+    "sentences.npy",
+    "chunks.jsonl",
+    "documents.json",
+)
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Count = Annotated[int, Field(ge=0)]
 
 
 @dataclass(frozen=True)
 class Manifest:
+    # Strict: a hand-edited "dim": "384", "chunks": 3.0 or an unknown (misspelt) field is
+    # damage, not a value to convert or ignore.
+    __pydantic_config__ = ConfigDict(strict=True, extra="forbid")
+
     model: str
-    dim: int
+    dim: Annotated[int, Field(gt=0)]
     documents: dict[str, str]  # source path -> fingerprint of the file (and its sidecar)
     built_at: str
     version: str
-    chunks: int
-    sentences: int
-    chunk_max_chars: int
+    chunks: Count
+    sentences: Count
+    chunk_max_chars: Annotated[int, Field(gt=0)]
     # Files that were not indexed (unreadable or duplicates), with their fingerprints, so
     # they don't count as new each time; ``problems`` says why.
     skipped: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT_VERSION
-    chunk_overlap: int = 1
+    chunk_overlap: Count = 1
     problems: dict[str, str] = field(default_factory=dict)
     # Changes with every build; a reader compares it before and after loading.
     build_id: str = ""
-    index_type: str = "flat"
+    index_type: IndexType = "flat"
     chunker: int = 1  # chunking.CHUNKER_VERSION of the rules that split the documents
-    chunk_vectors: str = "model"  # "model" (chunk texts embedded) or "pooled" (from sentences)
+    chunk_vectors: ChunkVectors = "model"  # "model" (texts embedded) or "pooled" (sentences)
     reader: int = 1  # readers.READER_VERSION of the readers that extracted the documents
+    # INDEX_FILES name -> SHA-256 of its bytes, written once the files are complete and
+    # checked at every load.
+    files: dict[str, Sha256] = field(default_factory=dict)
 
 
 _MANIFEST_SCHEMA = TypeAdapter(Manifest)

@@ -9,6 +9,8 @@ from peruqa.config import Settings
 from peruqa.errors import IndexCorruptError, IndexMissingError
 from peruqa.index.manifest import (
     FIRST_STAGE_DIR,
+    FORMAT_VERSION,
+    MANIFEST,
     IndexSpec,
     Manifest,
     SourceDiff,
@@ -45,11 +47,22 @@ def source_changes(manifest: Manifest, source_dir: Path) -> SourceDiff:
     return diff_sources({**manifest.documents, **manifest.skipped}, current)
 
 
+def _checked_manifest(index_dir: Path) -> Manifest:
+    """The manifest of an index that passes every load check: a damaged index is stale
+    (``make run`` rebuilds it rather than start a server that would refuse it)."""
+    manifest = read_manifest(index_dir)
+    if manifest.format == FORMAT_VERSION:  # an older format is stale by its manifest alone
+        load_index(index_dir, None)
+    return manifest
+
+
 def _first_stage_reason(index_dir: Path, spec: IndexSpec) -> str | None:
     try:
-        manifest = read_manifest(index_dir / FIRST_STAGE_DIR)
-    except (IndexMissingError, IndexCorruptError):
+        manifest = _checked_manifest(index_dir / FIRST_STAGE_DIR)
+    except IndexMissingError:
         return f"it has no first-stage index for '{spec.model}'"
+    except IndexCorruptError as exc:
+        return f"its first-stage index is damaged: {exc.message}"
     reason = spec.stale_reason(manifest)
     return None if reason is None else f"its first-stage index is out of date: {reason}"
 
@@ -58,7 +71,7 @@ def stale_reason(settings: Settings) -> str | None:
     """Why the index in ``settings.index_dir`` needs rebuilding, or None when it matches the
     sources, the models and the chunking and index settings."""
     try:
-        manifest = read_manifest(settings.index_dir)
+        manifest = _checked_manifest(settings.index_dir)
     except (IndexMissingError, IndexCorruptError) as exc:
         return exc.message
     reason = IndexSpec.from_settings(settings, settings.model).stale_reason(manifest)
@@ -69,8 +82,11 @@ def stale_reason(settings: Settings) -> str | None:
 
 
 def index_status(index_dir: Path, source_dir: Path) -> IndexStatus:
-    """The documents in the index and the source files that differ from it."""
+    """The documents in the index and the source files that differ from it; both the index
+    and its first stage (when there is one) are loaded, so every check runs on both."""
     data = load_index(index_dir, None)
+    if (index_dir / FIRST_STAGE_DIR / MANIFEST).is_file():
+        load_index(index_dir / FIRST_STAGE_DIR, None)
     counts = data.chunk_counts()
     rows = [
         DocumentRow(

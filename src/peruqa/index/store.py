@@ -1,7 +1,8 @@
 """The index on disk: atomic write, swap and cleanup, and loading with retries.
 
-Layout of an index folder (format 2):
-    manifest.json       model, dimension, chunking settings, document hashes, build id/time
+Layout of an index folder (format 3):
+    manifest.json       model, dimension, chunking settings, document hashes, build id/time,
+                        and a SHA-256 of each file below (checked at every load)
     chunks.faiss        inner-product index over normalised chunk vectors
     chunk_vectors.npy   the same chunk vectors, so the next build can reuse them
     sentences.npy       one normalised vector per distinct sentence, for answer scoring
@@ -11,12 +12,13 @@ Layout of an index folder (format 2):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import faiss
@@ -37,11 +39,16 @@ from peruqa.index.data import IndexData as IndexData
 from peruqa.index.data import sentence_rows
 from peruqa.index.lock import build_lock
 from peruqa.index.manifest import FIRST_STAGE_DIR as FIRST_STAGE_DIR
-from peruqa.index.manifest import FORMAT_VERSION, Manifest, damage_reason
+from peruqa.index.manifest import FORMAT_VERSION, INDEX_FILES, Manifest, damage_reason
 from peruqa.index.manifest import MANIFEST as MANIFEST
 from peruqa.index.manifest import read_manifest as read_manifest
-from peruqa.ingest.chunking import Chunk
+from peruqa.ingest.chunking import Chunk, Sentence, collapse
 from peruqa.ingest.documents import Document
+
+# How far a vector's length may stray from 1: float32 rounding stays under 1e-6, while any
+# flipped exponent bit or NaN is far outside.
+NORM_TOLERANCE = 1e-3
+_HASH_BLOCK = 1 << 20
 
 _STAGING_PREFIX = "-new-"
 _RETIRED_PREFIX = "-old-"
@@ -69,8 +76,18 @@ def stage_index(data: IndexData, index_dir: Path) -> Path:
     return staging
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks so a large index never sits in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_parts(data: IndexData, staging: Path) -> None:
-    """Write every file of an index into ``staging`` (an existing or new folder)."""
+    """Write every file of an index into ``staging`` (an existing or new folder), then the
+    manifest with the checksum of each file as written; ``data.manifest`` gets them too."""
     staging.mkdir(parents=True, exist_ok=True)
     faiss.write_index(data.faiss_index, str(staging / "chunks.faiss"))
     chunk_vectors = data.chunk_vectors
@@ -82,6 +99,10 @@ def write_parts(data: IndexData, staging: Path) -> None:
     _write_synced(staging / "chunks.jsonl", lines)
     documents = [asdict(document) for document in data.documents.values()]
     _write_synced(staging / "documents.json", json.dumps(documents, ensure_ascii=False))
+    # Hashed from disk, after every file is complete: what a load checks is what is there.
+    data.manifest = replace(
+        data.manifest, files={name: file_sha256(staging / name) for name in INDEX_FILES}
+    )
     # The manifest goes last: its presence marks a complete index.
     _write_synced(staging / MANIFEST, json.dumps(asdict(data.manifest), indent=2) + "\n")
 
@@ -199,13 +220,74 @@ def _read_faiss(path: Path) -> faiss.Index:
     try:
         return faiss.read_index(str(path))
     except Exception as exc:  # faiss reports every problem as RuntimeError (or worse)
-        raise _Damaged(path.name, damage_reason(exc)) from exc
+        # Its messages are long C++ traces with source paths and ours: one line instead.
+        raise _Damaged(path.name, "not an index FAISS can read (truncated or damaged)") from exc
+
+
+def check_files(index_dir: Path, manifest: Manifest) -> None:
+    """Every file is byte for byte what the build wrote: any flipped bit is caught here.
+    (Public, like ``check_contents``, so ``make bench`` can time what the checks cost.)"""
+    for name in INDEX_FILES:
+        expected = manifest.files.get(name)
+        if expected is None:
+            raise _Damaged(MANIFEST, f"no checksum for {name}")
+        path = index_dir / name
+        try:
+            actual = file_sha256(path)
+        except FileNotFoundError as exc:
+            raise _Damaged(name, "missing") from exc
+        except OSError as exc:
+            raise _Damaged(name, damage_reason(exc)) from exc
+        if actual != expected:
+            raise _Damaged(name, f"its SHA-256 differs from the one in {MANIFEST}")
+
+
+def _check_norms(name: str, vectors: np.ndarray) -> None:
+    """Rows are finite and of length 1 (within NORM_TOLERANCE): inner product is cosine, and
+    a NaN or huge row would win or poison every search."""
+    if not len(vectors):
+        return
+    # einsum keeps one float per row instead of a squared copy of the whole array.
+    squares = np.einsum("ij,ij->i", vectors, vectors)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(squares) | (np.abs(np.sqrt(squares) - 1.0) > NORM_TOLERANCE)
+    if bad.any():
+        row = int(np.argmax(bad))
+        what = "not finite" if not np.isfinite(squares[row]) else "not of length 1"
+        raise _Damaged(name, f"vector {row} is {what}")
+
+
+def _stored_vectors(index: faiss.Index) -> np.ndarray:
+    """The vectors a FAISS index searches: a view of a flat index's (or HNSW's flat
+    storage's) own array, so a large index is not copied to be checked."""
+    storage = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if not isinstance(storage, faiss.IndexFlat) or index.ntotal == 0:
+        vectors: np.ndarray = index.reconstruct_n(0, index.ntotal)
+        return vectors
+    view = faiss.rev_swig_ptr(storage.get_xb(), index.ntotal * index.d)
+    return np.asarray(view).reshape(index.ntotal, index.d)
+
+
+def check_contents(
+    faiss_index: faiss.Index,
+    chunk_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    chunks: list[Chunk],
+    documents: dict[str, Document],
+) -> None:
+    """What the checksums cannot vouch for (an index built from bad data, or a manifest
+    rewritten with its files): finite unit vectors, texts equal to their documents."""
+    _check_norms("chunks.faiss", _stored_vectors(faiss_index))
+    _check_norms("chunk_vectors.npy", chunk_vectors)
+    _check_norms("sentences.npy", sentence_vectors)
+    _check_texts(chunks, documents)
 
 
 def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
     """Every file of the index, checked; any damage is an ``IndexCorruptError`` naming the
     file and the reason, whatever the damage (nulls, wrong types, bad UTF-8, truncation)."""
     try:
+        check_files(index_dir, manifest)
         faiss_index = _read_faiss(index_dir / "chunks.faiss")
         chunk_vectors = _read_vectors(index_dir / "chunk_vectors.npy")
         sentence_vectors = _read_vectors(index_dir / "sentences.npy")
@@ -213,7 +295,7 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
         documents = _read_documents(index_dir / "documents.json")
         rows = sentence_rows(chunks)
         _check_shapes(manifest, faiss_index, chunk_vectors, sentence_vectors, chunks, rows)
-        _check_texts(chunks, documents)
+        check_contents(faiss_index, chunk_vectors, sentence_vectors, chunks, documents)
     except _Damaged as exc:
         raise IndexCorruptError(
             f"The index in {index_dir} is damaged ({exc}). "
@@ -225,18 +307,22 @@ def _read_parts(index_dir: Path, manifest: Manifest) -> IndexData:
 
 
 def _check_texts(chunks: list[Chunk], documents: dict[str, Document]) -> None:
-    """Every chunk's sentences point into a document that is there: answers and citations
-    slice the document text with these offsets."""
+    """Every chunk and sentence is its document's text at its offsets: answers quote the
+    sentence texts and citations slice the document with the offsets, so both must agree."""
     for number, chunk in enumerate(chunks, 1):
         document = documents.get(chunk.doc_id)
         if document is None:
             raise _Damaged("chunks.jsonl", f"line {number}: unknown document '{chunk.doc_id}'")
-        size = len(document.text)
-        for sentence in chunk.sentences:
-            if not 0 <= sentence.start <= sentence.end <= size:
-                raise _Damaged(
-                    "chunks.jsonl", f"line {number}: sentence offsets outside the document"
-                )
+        text = document.text
+        size = len(text)
+        parts: tuple[Chunk | Sentence, ...] = (chunk, *chunk.sentences)
+        for part in parts:
+            if not 0 <= part.start <= part.end <= size:
+                raise _Damaged("chunks.jsonl", f"line {number}: offsets outside the document")
+            raw = text[part.start : part.end]
+            # Most spans hold no run of whitespace: compare before collapsing.
+            if raw != part.text and collapse(raw) != part.text:
+                raise _Damaged("chunks.jsonl", f"line {number}: text differs from the document")
 
 
 def _check_shapes(
@@ -249,8 +335,17 @@ def _check_shapes(
 ) -> None:
     """What does not fit between the manifest and the files, checked once at load so that a
     damaged index is refused up front instead of failing on the first question."""
+    # chunks.jsonl first: the vector files are measured against its length.
+    if manifest.chunks != len(chunks) or manifest.sentences != len(rows):
+        raise _Damaged(
+            "chunks.jsonl",
+            f"{len(chunks)} chunks and {len(rows)} sentences, {MANIFEST} says "
+            f"{manifest.chunks} and {manifest.sentences}",
+        )
     if faiss_index.d != manifest.dim:
-        raise _Damaged("chunks.faiss", f"{faiss_index.d} dimensions, manifest says {manifest.dim}")
+        raise _Damaged(
+            "chunks.faiss", f"{faiss_index.d} dimensions, {MANIFEST} says {manifest.dim}"
+        )
     for name, vectors, count in (
         ("chunk_vectors.npy", chunk_vectors, len(chunks)),
         ("sentences.npy", sentence_vectors, len(rows)),
@@ -266,8 +361,6 @@ def _check_shapes(
         raise _Damaged(
             "chunks.faiss", f"holds {faiss_index.ntotal} chunks, chunks.jsonl {len(chunks)}"
         )
-    if manifest.chunks != len(chunks) or manifest.sentences != len(rows):
-        raise _Damaged("chunks.jsonl", "chunk or sentence counts differ from the manifest")
 
 
 def _manifest_now(index_dir: Path) -> Manifest:

@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -202,7 +203,9 @@ class QAService:
         """The question ready to answer, or ``InvalidQuestionError``: cheap, so the server runs
         it before a question waits for a model thread."""
         cleaned = " ".join(question.split())
-        if not cleaned:
+        # Nothing visible (blank, or zero-width and other format characters only) is no
+        # question: refused like an empty one rather than declined.
+        if not any(unicodedata.category(char)[0] in "LMNPS" for char in cleaned):
             raise InvalidQuestionError("Please type a question.")
         if len(cleaned) > self.settings.max_question_chars:
             raise InvalidQuestionError(

@@ -1,4 +1,8 @@
-"""Visitors' feedback on answers, kept in SQLite so it survives restarts and redeploys."""
+"""Visitors' feedback on answers, kept in SQLite so it survives restarts and redeploys.
+
+A client sends the answer's text, but the store keeps only its id (``answer_id``): what
+the bot said is read back from the query log, never from what a client claims it said.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from peruqa.errors import FeedbackStorageError, InvalidFeedbackError
+from peruqa.records.querylog import answer_id
 from peruqa.text.languages import DEFAULT_LANGUAGE
 
 Reason = Literal["wrong", "outdated", "missing_source", "wrong_language"]
@@ -32,16 +37,31 @@ CREATE TABLE IF NOT EXISTS feedback (
     language TEXT NOT NULL,
     build TEXT,
     doc_id TEXT,
-    confidence REAL
+    confidence REAL,
+    answer_id TEXT
 )
 """
-# Columns added after the first release; older databases get them on first open.
-_ADDED = {"build": "TEXT", "doc_id": "TEXT", "confidence": "REAL"}
-_COLUMNS = (
+# Columns added after the first release; older databases get them on first open. Rows
+# written before answer_id have the client's answer text instead (the id is derived).
+_ADDED = {"build": "TEXT", "doc_id": "TEXT", "confidence": "REAL", "answer_id": "TEXT"}
+_READ = (
     "id",
     "created_at",
     "question",
     "answer",
+    "helpful",
+    "reason",
+    "language",
+    "build",
+    "doc_id",
+    "confidence",
+    "answer_id",
+)
+_COLUMNS = (
+    "id",
+    "created_at",
+    "question",
+    "answer_id",
     "helpful",
     "reason",
     "language",
@@ -56,7 +76,7 @@ class FeedbackRecord:
     id: int
     created_at: str  # ISO 8601, UTC
     question: str
-    answer: str
+    answer_id: str | None  # the answer's id in the query log (peruqa.records.querylog)
     helpful: bool
     reason: str | None
     language: str
@@ -121,16 +141,19 @@ class FeedbackStore:
                 f"Unknown reason '{reason}'; use one of {', '.join(REASONS)}."
             )
         created = datetime.now(UTC).isoformat(timespec="seconds")
+        # Blank answer: feedback on no particular answer (the page's general form).
+        said = answer_id(question, answer) if answer else None
         connection = self._connect()
         try:
             with connection:
                 cursor = connection.execute(
-                    "INSERT INTO feedback (created_at, question, answer, helpful, reason,"
-                    " language, build, doc_id, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO feedback (created_at, question, answer, answer_id, helpful,"
+                    " reason, language, build, doc_id, confidence)"
+                    " VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?)",
                     (
                         created,
                         question,
-                        answer,
+                        said,
                         int(helpful),
                         reason,
                         language,
@@ -146,7 +169,7 @@ class FeedbackStore:
         row_id = cursor.lastrowid
         assert row_id is not None
         return FeedbackRecord(
-            row_id, created, question, answer, helpful, reason, language, build, doc_id, confidence
+            row_id, created, question, said, helpful, reason, language, build, doc_id, confidence
         )
 
     def list(self) -> list[FeedbackRecord]:
@@ -157,13 +180,14 @@ class FeedbackStore:
             return  # nothing recorded yet; do not create a database just to read it
         connection = self._connect()
         try:
-            rows = connection.execute(f"SELECT {', '.join(_COLUMNS)} FROM feedback ORDER BY id")
+            rows = connection.execute(f"SELECT {', '.join(_READ)} FROM feedback ORDER BY id")
             for row in rows:
+                question, text, said = row[2], row[3], row[10]
                 yield FeedbackRecord(
                     int(row[0]),
                     row[1],
-                    row[2],
-                    row[3],
+                    question,
+                    said or (answer_id(question, text) if text else None),
                     bool(row[4]),
                     row[5],
                     row[6],

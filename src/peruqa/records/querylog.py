@@ -1,15 +1,18 @@
 """The maintainers' query log: one JSON line per answered question, rotated by size.
 
-It records what was asked and how the bot fared (language, abstained, confidence,
+It records what was asked, what the bot answered (with the answer's id, which feedback
+keeps instead of the answer's text) and how it fared (language, abstained, confidence,
 latency) so maintainers can find gaps in the corpus. It stores no client address unless
 ``log_client_ip`` is set, and ``query_log = false`` switches it off entirely.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -22,6 +25,13 @@ from peruqa.qa.answering import Answer
 log = logging.getLogger("peruqa.records.querylog")
 
 FILE_NAME = "queries.log"
+
+
+def answer_id(question: str, answer: str) -> str:
+    """The id of one answer to one question, as /ask returned both: the query log writes it
+    beside the answer, and feedback keeps it instead of any answer text a client sends."""
+    digest = hashlib.sha256(f"{question}\0{answer}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
 
 
 class SharedRotatingFileHandler(RotatingFileHandler):
@@ -49,9 +59,20 @@ class SharedRotatingFileHandler(RotatingFileHandler):
     def emit(self, record: logging.LogRecord) -> None:
         with self._file_lock:
             if self.stream is not None and self._rotated_elsewhere():
-                self.stream.close()
-                self.stream = self._open()
+                # Dropped before reopening: a failed reopen (the path is a folder for a
+                # while) leaves no stream rather than a closed one, so the next write
+                # tries the path again (delay=True opens on write) instead of failing on
+                # the closed file for good.
+                stream, self.stream = self.stream, None
+                stream.close()
             super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # One line per lost entry rather than logging's traceback on stderr; the next
+        # write tries the file again.
+        error = sys.exc_info()[1]
+        reason = error.strerror if isinstance(error, OSError) else error
+        log.warning("Query log entry lost (%s); the next one tries again.", reason)
 
 
 class QueryLog:
@@ -78,6 +99,8 @@ class QueryLog:
         entry: dict[str, object] = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "question": answer.question,
+            "answer": answer.answer,
+            "answer_id": answer_id(answer.question, answer.answer),
             "language": answer.language,
             "abstained": answer.abstained,
             "confidence": round(answer.confidence, 4),

@@ -2,7 +2,8 @@
 
 - the most-asked questions;
 - the most-declined ones: the library's content gaps;
-- "not helpful" answers with their reasons and documents;
+- "not helpful" answers with their reasons and documents, each with what the bot said as
+  the query log recorded it (feedback keeps only the answer's id);
 - daily volume and decline rate, drawn as a small inline SVG (no script).
 """
 
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from peruqa.config import default
 from peruqa.records.feedback import FeedbackRecord
+
+NOT_LOGGED = "(no such answer in the query log)"
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,14 @@ class Report:
     most_asked: list[tuple[str, int]] = field(default_factory=list)
     most_declined: list[tuple[str, int]] = field(default_factory=list)
     unhelpful: list[FeedbackRecord] = field(default_factory=list)
+    # answer id -> the answer as the query log recorded it, for the unhelpful ones found.
+    answers: dict[str, str] = field(default_factory=dict)
     days: list[Day] = field(default_factory=list)
+
+    def said(self, record: FeedbackRecord) -> str | None:
+        """What the bot answered to the feedback's question, or None when the query log
+        holds no such answer (switched off, rotated away, or never said)."""
+        return self.answers.get(record.answer_id) if record.answer_id else None
 
 
 def read_query_log(
@@ -70,7 +80,12 @@ def build_report(
     shown: dict[str, str] = {}  # folded question -> first wording seen
     per_day: dict[str, list[int]] = {}
     report = Report()
+    report.unhelpful = [record for record in feedback if not record.helpful][-top * 5 :]
+    wanted = {record.answer_id for record in report.unhelpful if record.answer_id}
     for entry in entries:
+        said = entry.get("answer_id")
+        if said in wanted and isinstance(entry.get("answer"), str):
+            report.answers[str(said)] = str(entry["answer"])
         question = str(entry["question"])
         key = _key(question)
         shown.setdefault(key, question)
@@ -84,7 +99,6 @@ def build_report(
             day[1] += 1
     report.most_asked = [(shown[k], n) for k, n in asked.most_common(top)]
     report.most_declined = [(shown[k], n) for k, n in declined.most_common(top)]
-    report.unhelpful = [record for record in feedback if not record.helpful][-top * 5 :]
     report.days = [Day(day, n, d) for day, (n, d) in sorted(per_day.items())]
     return report
 
@@ -102,6 +116,7 @@ def render_text(report: Report) -> str:
         lines.append(
             f"  {record.created_at[:10]}  {record.reason or 'no reason'}{where}: {record.question}"
         )
+        lines.append(f"      answered: {report.said(record) or NOT_LOGGED}")
     if not report.unhelpful:
         lines.append("  (none)")
     lines += ["", "Per day (asked, declined):"]

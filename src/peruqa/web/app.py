@@ -119,6 +119,7 @@ def _middleware(settings: Settings, storage: SharedStore, reloader: Reloader) ->
             BodySizeLimitMiddleware,
             max_bytes=settings.max_body_bytes,
             timeout_s=settings.body_timeout_s,
+            page_forms=pages.PAGE_FORMS,
         ),
     ]
 

@@ -32,12 +32,14 @@ from peruqa.text.languages import DEFAULT_LANGUAGE, codes, get
 from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep, WebContext
 from peruqa.web.responses import error_headers, public_message
-from peruqa.web.security import foreign_origin
+from peruqa.web.security import OVERSIZED_FORM, foreign_origin
 
 # Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
 # themselves (passages cut to the quote), so a new question re-renders them without asking
 # the model again: one request is one question.
 MAX_HISTORY = 5
+# The forms whose too-large posts get a page rather than a JSON 413 (BodySizeLimitMiddleware).
+PAGE_FORMS = ("/",)
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -106,10 +108,22 @@ def carry(turn: AskResponse) -> str:
     return compact.model_dump_json()
 
 
-def _fitting(carried: list[str], settings: Settings) -> list[str]:
-    """The newest carried turns whose form encoding, beside the longest question (6 bytes a
-    character when percent-encoded), stays under the body limit; older ones drop out."""
-    budget = settings.max_body_bytes - 6 * settings.max_question_chars - 256
+# The most a question's character can take in a form body: a 4-byte UTF-8 character
+# (an emoji) percent-encoded is 12 bytes; CJK takes 9, and ASCII from 1 to 3.
+_MAX_FORM_BYTES_PER_CHAR = 12
+# What the form sends besides the question and the turns: its language, the separators.
+_FORM_OVERHEAD = 256
+
+
+def _fitting(carried: list[str], settings: Settings, question: str | None = None) -> list[str]:
+    """The newest carried turns whose form encoding stays under the body limit beside the
+    next question; older ones drop out. The next question is the one given (a form sent
+    back as too long) or else the longest legal one, by its real encoded size."""
+    if question is None:
+        reserved = len("question=") + _MAX_FORM_BYTES_PER_CHAR * settings.max_question_chars
+    else:
+        reserved = len(urlencode({"question": question}))
+    budget = settings.max_body_bytes - reserved - _FORM_OVERHEAD
     kept: list[str] = []
     for field in reversed(carried):
         budget -= len(urlencode({"turn": field})) + 1
@@ -117,6 +131,24 @@ def _fitting(carried: list[str], settings: Settings) -> list[str]:
             break
         kept.append(field)
     return kept[::-1]
+
+
+def _carried(
+    context: WebContext, turns: list[AskResponse], question: str | None = None
+) -> list[str]:
+    """The thread's turns as signed hidden fields that fit the next form post."""
+    payloads = [carry(turn) for turn in turns][-MAX_HISTORY:]
+    bound_to = _build(context)
+    kept = _fitting(context.signer.sign(payloads, bound_to), context.settings, question)
+    # The signatures chain from the oldest kept turn on: signed again from there (the same
+    # sizes, so they still fit).
+    return context.signer.sign(payloads[len(payloads) - len(kept) :], bound_to)
+
+
+def _build(context: WebContext) -> str:
+    """The index build that signed turns are bound to ("" while none is loaded)."""
+    snapshot = context.service.current
+    return snapshot.data.manifest.build_id if snapshot else ""
 
 
 def earlier_turns(fields: list[str]) -> list[AskResponse]:
@@ -151,13 +183,18 @@ async def _render_chat(
     chosen: str | None = None,
     feedback_sent: bool = False,
     turns_dropped: bool = False,
+    too_long: bool = False,
 ) -> Response:
     language = _language(request, chosen)
     turns = list(history)
     error = None
     status = 200
     headers: dict[str, str] | None = None
-    if question is not None and question.strip():
+    if too_long:
+        # The thread is shown and the question stays in the box; the fields are fitted to
+        # this very question, so sending it again goes through.
+        error, status = message("error_too_long", language), 413
+    elif question is not None and question.strip():
         try:
             reply = await ask_question(context, request, question, history=thread_history(turns))
             turns.append(to_response(reply))
@@ -170,10 +207,7 @@ async def _render_chat(
     page = _base(request, language, lambda other: _url("/", q=last, lang=other))
     page.update(
         turns=turns,
-        carried=_fitting(
-            context.signer.sign([carry(turn) for turn in turns][-MAX_HISTORY:]),
-            context.settings,
-        ),
+        carried=_carried(context, turns, question if too_long else None),
         turns_dropped=turns_dropped,
         question=question if error else "",
         error=error,
@@ -206,10 +240,18 @@ async def page_form(
     refused = _refuse_foreign(request, context, lang)
     if refused is not None:
         return refused
-    verified = context.signer.verify(turn or [])
+    verified = context.signer.verify(turn or [], _build(context))
     history = earlier_turns(verified.fields)
+    # Too large a form (BodySizeLimitMiddleware) brings only the fields that arrived whole.
+    too_long = bool(request.scope.get(OVERSIZED_FORM))
     return await _render_chat(
-        request, context, question, history, lang, turns_dropped=verified.dropped > 0
+        request,
+        context,
+        question,
+        history,
+        lang,
+        turns_dropped=verified.dropped > 0,
+        too_long=too_long,
     )
 
 

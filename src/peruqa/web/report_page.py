@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from peruqa.records.querylog import FILE_NAME
-from peruqa.records.report import build_report, daily_svg, read_query_log
+from peruqa.records.report import NOT_LOGGED, build_report, daily_svg, read_query_log
 from peruqa.text.languages import DEFAULT_LANGUAGE
 from peruqa.web.admin import admin_check
 from peruqa.web.deps import ContextDep
@@ -28,5 +28,6 @@ def report_page(request: Request, context: ContextDep) -> Response:
         # Built from numbers and escaped day labels only (peruqa.records.report.daily_svg).
         "chart": Markup(daily_svg(report.days)),
         "lang": DEFAULT_LANGUAGE,
+        "not_logged": NOT_LOGGED,
     }
     return context.templates.TemplateResponse(request, "report.html", page)

@@ -20,13 +20,40 @@ log = logging.getLogger("peruqa.web.responses")
 
 UNEXPECTED = "Something went wrong on our side. Please try again."
 
-# Absolute file paths inside messages (POSIX or Windows), but not the path part of URLs.
-_PATH = re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:)?[/\\](?:[\w.\-]+[/\\])*[\w.\-]*\w")
+HIDDEN = "the server's data folder"
+_STOP = "\\s'\"()<>,;"  # what never belongs to an unquoted path in our messages
+_SEP = "/\\\\"
+# A quoted absolute path (Python's repr of an OSError's file name): everything up to the
+# closing quote, spaces included.
+_QUOTED_PATH = re.compile(rf"""(['"])((?:[A-Za-z]:)?[{_SEP}](?:(?!\1)[^\n])*)\1""")
+# An unquoted absolute path (POSIX or Windows) of two parts or more, not the path part of a
+# URL. Folder names may hold spaces ("/tmp/peru qa+1/index"): a path runs on over up to two
+# space-separated words when a word after them holds a separator again, so it ends at the
+# first word with none after it ("... /index is damaged"), never inside a folder name. A
+# sentence's end or a URL stops it. One part alone ("/ask") is a route in prose.
+_PATH = re.compile(
+    rf"(?<![\w.:/\\'\"])(?:[A-Za-z]:[{_SEP}]|[{_SEP}][^{_STOP}{_SEP}]*[{_SEP}])[^{_STOP}]*"
+    rf"(?:(?<![.:!?])(?:[ ][^{_STOP}{_SEP}:]+){{0,2}}[ ][^{_STOP}{_SEP}:]*[{_SEP}][^{_STOP}:]*)*"
+)
+_TRAILING = ".:!?"  # sentence punctuation after a path stays in the sentence
+
+
+def _hide(match: re.Match[str]) -> str:
+    path = match.group(0)
+    return HIDDEN + path[len(path.rstrip(_TRAILING)) :]
+
+
+def _hide_quoted(match: re.Match[str]) -> str:
+    path = match.group(2)
+    if path.count("/") + path.count("\\") < 2 and ":" not in path[1:2]:
+        return match.group(0)  # a quoted route, not a path
+    return match.group(1) + HIDDEN + match.group(1)
 
 
 def public_message(message: str) -> str:
-    """A domain error message with file paths removed, fit to show a client."""
-    return _PATH.sub("the server's data folder", message)
+    """A domain error message with file paths removed, fit to show a client: whole paths,
+    spaces and signs included, while file names, routes, URLs and prose stay."""
+    return _PATH.sub(_hide, _QUOTED_PATH.sub(_hide_quoted, message))
 
 
 def error_headers(error: PeruQAError) -> dict[str, str]:

@@ -7,6 +7,8 @@ Limits that are settings (the question's length, the default top_k) are checked 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS, TOP_K_MAX, TOP_K_MIN
@@ -20,8 +22,8 @@ class HistoryTurn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # The length limit is PERUQA_MAX_QUESTION_CHARS, checked by the service.
-    question: str = Field(min_length=1, examples=["Who runs Diakonia in Peru?"])
+    # Empty, blank and too long are the service's checks, as for the question itself.
+    question: str = Field(examples=["Who runs Diakonia in Peru?"])
     # The bot's answer (its quote); leave it out when the bot declined or it is not kept.
     answer: str | None = Field(
         default=None,
@@ -33,11 +35,19 @@ class HistoryTurn(BaseModel):
         return Turn(self.question, self.answer)
 
 
-class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BodyExample(BaseModel):
+    """A request body whose errors show a valid example of itself."""
 
-    # The length limit is PERUQA_MAX_QUESTION_CHARS, checked by the service.
-    question: str = Field(min_length=1, examples=["When did the ICRC arrive?"])
+    EXAMPLE: ClassVar[str]
+
+
+class AskRequest(BodyExample):
+    model_config = ConfigDict(extra="forbid")
+    EXAMPLE = '{"question": "...", "top_k": 5}'
+
+    # Empty, blank and too long are the service's checks (invalid_question), one code for
+    # each condition whatever the route; the length limit is PERUQA_MAX_QUESTION_CHARS.
+    question: str = Field(examples=["When did the ICRC arrive?"])
     # None: the server's PERUQA_TOP_K.
     top_k: int | None = Field(default=None, ge=TOP_K_MIN, le=TOP_K_MAX)
     # The earlier turns, oldest first; the server keeps no conversation of its own.
@@ -47,14 +57,23 @@ class AskRequest(BaseModel):
         return [turn.turn() for turn in self.history or ()]
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(BodyExample):
     """A visitor's verdict on one answer; ``reason`` only from the page's fixed list."""
 
     model_config = ConfigDict(extra="forbid")
+    EXAMPLE = '{"question": "...", "answer": "...", "helpful": false, "reason": "wrong"}'
 
-    # The limits are the store's: the schema repeats them only so /docs shows them.
-    question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    answer: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    # Empty, blank and too long are the store's checks (invalid_feedback), one code for
+    # each condition whatever the route; the descriptions tell /docs the limits.
+    question: str = Field(
+        description=f"The question as /ask returned it; at most {MAX_TEXT_CHARS} characters."
+    )
+    # Only identifies the answer: the store keeps its hash, and the report shows what the
+    # query log says the bot answered (never this text).
+    answer: str = Field(
+        default="",
+        description=f"The answer as /ask returned it; at most {MAX_TEXT_CHARS} characters.",
+    )
     helpful: bool
     reason: Reason | None = None
     language: str = DEFAULT_LANGUAGE  # a registered language code

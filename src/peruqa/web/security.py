@@ -68,18 +68,39 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+# Set in the scope of a page form post that was too large: the route gets the fields that
+# arrived whole within the limit and answers with its own page (peruqa.web.pages).
+OVERSIZED_FORM = "peruqa.oversized_form"
+_FORM_TYPE = b"application/x-www-form-urlencoded"
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over ``max_bytes``: at once from Content-Length, else while reading.
 
     The body is buffered (it is small by definition) so chunked uploads are caught before
-    the app sees a byte of them.
+    the app sees a byte of them. A form posted to one of ``page_forms`` is not refused in
+    JSON: a visitor's browser would show it raw. Its first ``max_bytes`` are read, cut to
+    the fields that arrived whole, and passed on marked ``OVERSIZED_FORM``; the rest is
+    never read, and the connection closes after the answer.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout_s: float, page_forms: Sequence[str] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # A client that stops sending half-way through its body is dropped after this.
         self.timeout_s = timeout_s
+        self.page_forms = frozenset(page_forms)
+
+    def _page_form(self, scope: Scope) -> bool:
+        headers = dict(scope.get("headers", []))
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        return (
+            scope.get("method") == "POST"
+            and scope.get("path") in self.page_forms
+            and content_type == _FORM_TYPE
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,7 +113,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     await send_error(send, BadHeaderError("Invalid Content-Length header."))
                     return
-                if declared > self.max_bytes:
+                if declared > self.max_bytes and not self._page_form(scope):
                     await self._too_large(send)
                     return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -115,6 +136,10 @@ class BodySizeLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
+                if self._page_form(scope):
+                    head = (b"".join(chunks) + chunk)[: self.max_bytes]
+                    await self._oversized_form(scope, head, receive, send)
+                    return
                 await self._too_large(send)
                 return
             chunks.append(chunk)
@@ -122,6 +147,21 @@ class BodySizeLimitMiddleware:
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
+
+    async def _oversized_form(
+        self, scope: Scope, head: bytes, receive: Receive, send: Send
+    ) -> None:
+        # Only the fields that arrived whole: a field cut in two is dropped, never misread.
+        whole = head[: head.rfind(b"&") + 1].rstrip(b"&")
+        body = {"type": "http.request", "body": whole, "more_body": False}
+
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # The rest of the body is never read: the connection cannot carry another.
+                message = {**message, "headers": [*message["headers"], (b"connection", b"close")]}
+            await send(message)
+
+        await self.app({**scope, OVERSIZED_FORM: True}, _replay([body], receive), closing)
 
     async def _too_large(self, send: Send) -> None:
         await send_error(

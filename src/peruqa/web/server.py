@@ -9,31 +9,43 @@
 - A connection must deliver its request headers within ``header_timeout_s``, so half-sent
   requests cannot be held open forever (the body has its own timeout in
   ``BodySizeLimitMiddleware``).
-- With several workers, prometheus-client keeps its values in a shared folder.
+- With several workers, prometheus-client keeps its values in a shared folder, and each
+  worker dies with the supervisor that started it (``die_with_supervisor``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from peruqa.config import Settings, get_settings
-from peruqa.errors import ConfigError, HeadersTooLargeError
+from peruqa.errors import ConfigError, HeadersTooLargeError, MalformedRequestError, PeruQAError
 from peruqa.web.metrics import MULTIPROC_ENV
 from peruqa.web.responses import error_content
+from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 
 log = logging.getLogger("peruqa.web.server")
+
+# The supervisor's process id, as its workers must see it as their parent.
+SUPERVISOR_ENV = "PERUQA_SUPERVISOR_PID"
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class _HeadersTooLarge(Exception):
@@ -103,7 +115,10 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         if self._refused:
             return  # the parser stopped because of our own limit: the 431 is already sent
-        super().send_400_response(msg)
+        # uvicorn's own answer is plain text; every error of ours has the JSON shape.
+        self._send_error(
+            MalformedRequestError("The request is not valid HTTP/1.1 and cannot be read.")
+        )
 
     def _count(self, size: int, field: bool) -> None:
         _timeout, max_bytes, max_fields, _send = self._limits()
@@ -114,19 +129,28 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self) -> None:
         self._refused = True
         self._disarm()
-        error = HeadersTooLargeError(
-            "The request headers are too large or too many; "
-            f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+        self._send_error(
+            HeadersTooLargeError(
+                "The request headers are too large or too many; "
+                f"the limits are {self._limits()[1]} bytes and {self._limits()[2]} fields."
+            )
         )
-        body = json.dumps(error_content(error)).encode()
-        head = (
-            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
-            "content-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-        )
-        self.transport.write(head.encode("latin-1") + body)
-        self.transport.close()
         raise _HeadersTooLarge
+
+    def _send_error(self, error: PeruQAError) -> None:
+        """Answer from the protocol, before any app (and its middlewares) sees the request,
+        in the app's error shape and with its security headers; then close."""
+        body = json.dumps(error_content(error)).encode()
+        headers = [
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}",
+            "content-type: application/json",
+            f"content-length: {len(body)}",
+            f"content-security-policy: {CONTENT_SECURITY_POLICY}",
+            *(f"{name.decode()}: {value.decode()}" for name, value in SECURITY_HEADERS),
+            "connection: close",
+        ]
+        self.transport.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body)
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -183,6 +207,49 @@ def tcp_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def die_with_supervisor() -> None:
+    """Make this worker stop (SIGTERM: requests in flight finish) when its supervisor dies.
+
+    A supervisor killed outright (SIGKILL, the OOM killer) runs no clean-up: without this,
+    its workers live on under PID 1 and keep the port. On Linux the kernel sends the signal
+    (PR_SET_PDEATHSIG); elsewhere a thread watches the parent.
+    """
+    expected = os.environ.get(SUPERVISOR_ENV)
+    if expected is None:
+        return
+    if not (sys.platform.startswith("linux") and _set_parent_death_signal()):
+        threading.Thread(target=_watch_parent, args=(int(expected),), daemon=True).start()
+    # The supervisor may have died before the signal was asked for: then no signal comes,
+    # but this process already has another parent.
+    if os.getppid() != int(expected):
+        raise SystemExit("The server that started this worker has stopped.")
+
+
+def _set_parent_death_signal() -> bool:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0:
+        return True
+    log.warning(
+        "prctl(PR_SET_PDEATHSIG) failed (errno %d); watching the parent.", ctypes.get_errno()
+    )
+    return False
+
+
+def _watch_parent(expected: int) -> None:  # pragma: no cover - Linux uses the kernel's signal
+    while os.getppid() == expected:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def worker_app() -> FastAPI:
+    """Factory for each worker of ``serve --workers N``: tied to its supervisor first (the
+    app's models take seconds to load), then built from the environment."""
+    die_with_supervisor()
+    from peruqa.web.app import app_from_env
+
+    return app_from_env()
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "host": settings.host,
@@ -222,6 +289,7 @@ def serve(settings: Settings, workers: int, announce: Callable[[str], None]) -> 
     os.environ["PERUQA_INDEX_DIR"] = str(settings.index_dir)
     # Each worker's share of the limits while the shared store is down depends on it.
     os.environ["PERUQA_WORKERS"] = str(workers)
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     if settings.rate_limit_storage.startswith("memory"):
         log.warning(
             "Rate limits are counted per worker; set PERUQA_RATE_LIMIT_STORAGE=redis://... "
@@ -230,7 +298,7 @@ def serve(settings: Settings, workers: int, announce: Callable[[str], None]) -> 
     announce(url)
     try:
         config = uvicorn.Config(
-            "peruqa.web.app:app_from_env",
+            "peruqa.web.server:worker_app",
             factory=True,
             workers=workers,
             **uvicorn_options(settings),

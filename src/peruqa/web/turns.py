@@ -6,6 +6,15 @@ site and make PeruQA's own page show an invented quote. Each field is signed wit
 SHA256 under a secret made at first run and kept in the data folder (``form-secret``,
 readable by the server alone); a field whose signature fails is dropped.
 
+A signature also covers:
+
+- the index build that gave the answers (``bound_to``): after a rebuild, old turns drop
+  out rather than show quotes the library may no longer hold;
+- when it was signed: a field older than ``MAX_AGE_S`` (or from the future) drops out;
+- the signature of the field before it: the fields of one page form a chain, so a turn
+  posted twice, or turns reordered or spliced from other pages, drop out. One turn posted
+  five times shows once.
+
 ``TurnSigner.sign`` / ``verify`` work on any list of strings, so other carried fields
 (a follow-up's history) can use the same secret and rules.
 """
@@ -20,6 +29,7 @@ import logging
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +37,10 @@ log = logging.getLogger("peruqa.web.turns")
 
 SECRET_FILE = "form-secret"
 _SEPARATOR = "."
+# How long a page's thread may be sent back: a tab left open for a day starts afresh.
+MAX_AGE_S = 24 * 3600
+# Workers and replicas may disagree a little on the time.
+_CLOCK_SKEW_S = 300
 
 
 def _secret_in(data_dir: Path) -> bytes:
@@ -71,17 +85,33 @@ class TurnSigner:
             )
             return cls(secrets.token_bytes(32))
 
-    def _mac(self, payload: str) -> str:
-        digest = hmac.new(self._secret, payload.encode("utf-8"), hashlib.sha256).digest()
+    def _mac(self, bound_to: str, issued: str, previous: str, payload: str) -> str:
+        signed = "\n".join((bound_to, issued, previous, payload)).encode("utf-8", "surrogatepass")
+        digest = hmac.new(self._secret, signed, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
-    def sign(self, payloads: list[str]) -> list[str]:
-        return [f"{payload}{_SEPARATOR}{self._mac(payload)}" for payload in payloads]
+    def sign(self, payloads: list[str], bound_to: str, now: float | None = None) -> list[str]:
+        """Each payload as ``payload.issued.mac``, chained to the one before it."""
+        issued = str(int(time.time() if now is None else now))
+        fields, previous = [], ""
+        for payload in payloads:
+            previous = self._mac(bound_to, issued, previous, payload)
+            fields.append(_SEPARATOR.join((payload, issued, previous)))
+        return fields
 
-    def verify(self, fields: list[str]) -> Verified:
+    def verify(self, fields: list[str], bound_to: str, now: float | None = None) -> Verified:
+        """The payloads whose signature, build, age and place in the chain all hold."""
+        now = time.time() if now is None else now
         kept: list[str] = []
+        previous = ""
         for field in fields:
-            payload, _, mac = field.rpartition(_SEPARATOR)
-            if payload and hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
+            parts = field.rsplit(_SEPARATOR, 2)
+            if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+                continue
+            payload, issued, mac = parts
+            expected = self._mac(bound_to, issued, previous, payload)
+            fresh = -_CLOCK_SKEW_S <= now - int(issued) <= MAX_AGE_S
+            if payload and fresh and hmac.compare_digest(mac.encode(), expected.encode()):
                 kept.append(payload)
+                previous = mac  # a dropped field breaks the chain for those after it
         return Verified(kept, len(fields) - len(kept))

@@ -133,6 +133,10 @@ LANGUAGE = Language(
         "feedback_thanks": "Thank you, your feedback was saved.",
         "feedback_failed": "Your feedback could not be saved. Please try again.",
         "error_empty": "Please type a question.",
+        "error_too_long": (
+            "Your question did not fit in one message with the conversation so far. "
+            "It is still in the box: send it again and the oldest turns are left out."
+        ),
         "truncated": "Your question was long: only its first {words} words were read.",
         "turns_dropped": "Part of this conversation could not be verified and is not shown.",
         "forbidden_title": "This form was sent from another site",

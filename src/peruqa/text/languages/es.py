@@ -137,6 +137,10 @@ LANGUAGE = Language(
         "feedback_thanks": "Gracias, su opinión quedó guardada.",
         "feedback_failed": "No se pudo guardar su opinión. Inténtelo de nuevo.",
         "error_empty": "Escriba una pregunta.",
+        "error_too_long": (
+            "Su pregunta no cabía en un mensaje junto con la conversación. "
+            "Sigue en el recuadro: envíela de nuevo y se dejan fuera los turnos más antiguos."
+        ),
         "truncated": "Su pregunta era larga: solo se leyeron sus primeras {words} palabras.",
         "turns_dropped": "Parte de esta conversación no pudo verificarse y no se muestra.",
         "forbidden_title": "Este formulario se envió desde otro sitio",
