@@ -46,8 +46,8 @@ MIN_GAIN = 0.02  # overall share (out of fold) the reader must add to be called
 BANDS = tuple((low, high) for low in (0.0, 0.05, 0.1, 0.2) for high in (0.4, 0.6, 0.8, 0.9, 1.0))
 SQUAD_PREFIX = "squad"  # the fold groups of SQuAD questions (``train_data.article_group``)
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))
-# A read of 4 sentences costs about 4 times a question without one (make bench: "reader, one
-# call"); to hold the mean CPU per question under 60 ms, at most this share is read.
+# A read of 4 sentences costs about three unread questions (make bench: "reader, one call"
+# against "mean CPU per unseen question"); a quarter read keeps the mean under 60 ms.
 MAX_READ_SHARE = 0.25
 
 
