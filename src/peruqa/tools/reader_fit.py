@@ -129,11 +129,7 @@ def concatenate(parts: Sequence[ReadRows]) -> ReadRows:
 
 def choice_holds(rows: ReadRows, weight: float) -> np.ndarray:
     """Per question: does the candidate chosen with ``weight`` hold an answer?"""
-    holds = np.zeros(len(rows.old), dtype=bool)
-    for i in np.flatnonzero(~np.isnan(rows.read[:, 0])):
-        width = int((~np.isnan(rows.read[i])).sum())
-        holds[i] = rows.holds[i, choose(rows.read[i, :width], rows.ranker[i, :width], weight)]
-    return holds
+    return stack_rows(rows, weight)[1]
 
 
 def stack_rows(rows: ReadRows, weight: float) -> tuple[np.ndarray, np.ndarray]:
