@@ -15,10 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port, write_corpus
-from peruqa.config import get_settings
-from peruqa.index.build import build
-from peruqa.index.embedding import FakeEmbedder
+from conftest import free_port
+from peruqa.config import Settings
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,14 +49,8 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def test_sigkilled_supervisor_leaves_nothing_listening(tmp_path: Path) -> None:
-    settings = get_settings(
-        source_dir=write_corpus(tmp_path / "docs"),
-        index_dir=tmp_path / "index",
-        data_dir=tmp_path / "data",
-        model="fake",
-    )
-    build(settings, FakeEmbedder())
+def test_sigkilled_supervisor_leaves_nothing_listening(settings: Settings) -> None:
+    # ``settings``: conftest's fake-model library, built in this test's folder.
     port = free_port()
     env = {
         **os.environ,
