@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peruqa.config import get_settings
+from peruqa.evaluation.evaluate import EvalItem, EvalResult, load_items
 from peruqa.index.build import build
 from peruqa.index.embedding import make_embedder
 from peruqa.qa.answering import Answer
 from peruqa.qa.service import QAService
-from peruqa.tools.evaluate import EvalItem, EvalResult, load_items
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -50,7 +50,7 @@ class Run:
 
 
 class FixedAnswer:
-    """Duck-types QAService.ask for peruqa.tools.evaluate.evaluate_item with a known answer."""
+    """Duck-types QAService.ask for peruqa.evaluation.evaluate.evaluate_item with a known answer."""
 
     def __init__(self, answer: Answer) -> None:
         self._answer = answer
@@ -82,7 +82,7 @@ def run_all(service: QAService, items: list[EvalItem]) -> list[Run]:
 
 
 def score(items: list[EvalItem], answers: list[Answer]) -> list[EvalResult]:
-    from peruqa.tools.evaluate import evaluate_item
+    from peruqa.evaluation.evaluate import evaluate_item
 
     return [
         evaluate_item(FixedAnswer(answer), item)  # type: ignore[arg-type]

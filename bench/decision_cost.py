@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from peruqa.config import get_settings
+from peruqa.evaluation.evaluate import load_items
 from peruqa.qa.question import analyse
 from peruqa.qa.service import QAService, Stage
-from peruqa.tools.evaluate import load_items
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]

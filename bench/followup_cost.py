@@ -23,11 +23,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from peruqa.config import get_settings
-from peruqa.qa.followup import FAVOUR, FollowUps, Turn
+from peruqa.evaluation.conversations import earlier_turn, load_conversations
+from peruqa.qa.conversation import Turn
+from peruqa.qa.followup import FollowUps, favour
 from peruqa.qa.question import analyse
-from peruqa.qa.retrieve import Favour
 from peruqa.qa.service import QAService
-from peruqa.tools.conversations import earlier_turn, load_conversations
 
 REPEATS = 200
 TARGET_MS = 2.0
@@ -67,9 +67,9 @@ def main() -> None:
         reading.append(max(full - bare, 0.0))
         if read.doc_id is not None:
             query = snapshot.retriever.embed(read.question())
-            favour = Favour(read.doc_id, FAVOUR)
+            favoured = favour(read)
             retriever = snapshot.retriever
-            with_doc = per_call_ms(lambda q=query, f=favour, r=retriever: r.retrieve(q, 5, f), 50)
+            with_doc = per_call_ms(lambda q=query, f=favoured, r=retriever: r.retrieve(q, 5, f), 50)
             without = per_call_ms(lambda q=query, r=retriever: r.retrieve(q, 5), 50)
             favouring.append(max(with_doc - without, 0.0))
 

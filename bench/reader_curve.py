@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from peruqa.lab.reader_pipeline import STAGES, Stage, first_share, held_out_items, train_stages
+from peruqa.lab.reader_train import TrainOptions
+from peruqa.lab.roles import load_roles
 from peruqa.qa.reader import Reader
 from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
-from peruqa.tools.reader_pipeline import STAGES, Stage, first_share, held_out_items, train_stages
-from peruqa.tools.reader_train import TrainOptions
-from peruqa.tools.roles import load_roles
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "reader_curve_results.txt"

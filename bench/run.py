@@ -179,14 +179,13 @@ def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
     search: list[float] = []
     answer: list[float] = []
     first_stage = 0  # questions the cascade's fast model answered without the main model
-    read = 0  # questions the reader read
+    reads = _count_reads(service)  # one entry per question the reader read
     cpu_start = time.process_time()
     for question in questions:
         t0 = time.perf_counter()
         reply = service.ask(question)
         latencies.append((time.perf_counter() - t0) * 1000)
         first_stage += reply.stage == "first"
-        read += reply.read
         timings = reply.timings
         assert timings is not None
         embed.append(timings.embed_ms)
@@ -212,14 +211,14 @@ def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
         f"{statistics.fmean(answer):.2f})"
     )
     out(f"answered by the cascade's first stage alone: {first_stage / len(questions):.0%}")
-    out(f"read by the reader: {read / len(questions):.0%} of unseen questions")
+    out(f"read by the reader: {len(reads) / len(questions):.0%} of unseen questions")
     reader_ms = bench_reader(service)
     out(f"cache hits: p50 {statistics.median(hits):.3f} ms  p99 {pct(hits, 99):.3f} ms")
     out()
     check(
         "cache hit (in process)",
-        f"{statistics.median(hits):.3f} ms p50",
-        "< 2 ms",
+        f"{statistics.median(hits):.3f} ms p50, {pct(hits, 99):.3f} ms p99",
+        "p99 < 2 ms",
         pct(hits, 99) < 2.0,
     )
     check("RSS in process", f"{rss_mb:.0f} MB", "< 1024 MB", rss_mb < 1024)
@@ -230,6 +229,22 @@ def bench_in_process(questions: list[str], index_dir: Path) -> InProcess:
         cpu_per_query * 1000 <= 60.0,
     )
     return InProcess(p50, cpu_per_query)
+
+
+def _count_reads(service: Any) -> list[None]:
+    """A list that grows by one each time the served reader reads (the service keeps no
+    such count: nothing in serving needs it)."""
+    calls: list[None] = []
+    reading = service.snapshot.answerer.reading
+    if reading is not None:
+        score = reading.reader.score
+
+        def counted(question: str, sentences: Any) -> Any:
+            calls.append(None)
+            return score(question, sentences)
+
+        reading.reader.score = counted
+    return calls
 
 
 def bench_reader(service: Any) -> float:
@@ -685,8 +700,8 @@ def synthetic_library(chunks: int, dim: int) -> Path:
         sentence_embedding_text,
     )
     from peruqa.index.embedding import FakeEmbedder
-    from peruqa.index.store import write_parts
     from peruqa.index.vector_cache import VectorCache
+    from peruqa.index.writing import write_parts
     from peruqa.ingest.chunking import Chunk, Sentence
     from peruqa.ingest.documents import Document
 

@@ -22,6 +22,10 @@ from peruqa.qa.service import QAService
 from peruqa.web.app import create_app
 
 PROJECT = Path(__file__).resolve().parents[1]
+# The tests' own decision model (tests/fixtures/README.md), for every test and every process
+# a test starts: a retrain of the shipped model never changes what a unit test sees.
+FIXTURE_MODEL = PROJECT / "tests" / "fixtures" / "decision_model.json"
+os.environ["PERUQA_DECISION_MODEL"] = str(FIXTURE_MODEL)
 
 CORPUS = {
     "red-cross.md": """---

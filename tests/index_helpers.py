@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from peruqa.index.embedding import FakeEmbedder
-from peruqa.index.manifest import INDEX_FILES, MANIFEST
-from peruqa.index.store import file_sha256
+from peruqa.index.manifest import INDEX_FILES, MANIFEST, file_sha256
 
 
 def reseal(index_dir: Path) -> None:

@@ -47,3 +47,26 @@ def test_every_local_link_resolves(page: Path) -> None:
 def test_the_readme_is_a_front_door() -> None:
     lines = (PROJECT / "README.md").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= 150
+
+
+def test_the_code_map_names_every_module() -> None:
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Code map", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    # The first two columns: the package and its modules (the third describes them).
+    named = {
+        name
+        for row in table.splitlines()
+        for cell in row.split("|")[1:3]
+        for name in re.findall(r"`([a-z_0-9]+)`", cell)
+    }
+    package = PROJECT / "src" / "peruqa"
+    modules = {
+        path.stem
+        for path in package.rglob("*.py")
+        if path.stem != "__init__" and "assets" not in path.parts
+    }
+    packages = {path.parent.name for path in package.rglob("__init__.py")} - {"assets"}
+    assert modules - named == set(), "modules the README's code map leaves out"
+    assert packages - named - {"peruqa"} == set(), "packages the code map leaves out"
+    assert named - modules - packages - {"peruqa", "en", "es"} == set(), "names of no module"

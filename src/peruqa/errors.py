@@ -47,8 +47,16 @@ class MalformedRequestError(InvalidRequestError):
 
 
 class InvalidQuestionError(PeruQAError):
+    """A question (or an earlier turn sent with it) the service refuses to read; every
+    wording is in ``peruqa.qa.checks``. ``message_key`` names the chat page's own wording
+    of it in each language, when it has one."""
+
     code = "invalid_question"
     status = 422
+
+    def __init__(self, message: str, message_key: str | None = None) -> None:
+        super().__init__(message)
+        self.message_key = message_key
 
 
 class InvalidFeedbackError(PeruQAError):

@@ -239,3 +239,18 @@ def test_ask_json_equals_post_ask_for_a_long_question(
     assert from_cli == over_http.json()
     assert from_cli["notice"] and str(settings.max_question_words) in from_cli["notice"]
     assert len(from_cli["question"].split()) == settings.max_question_words
+
+
+def test_eval_refuses_an_option_the_kind_of_file_does_not_take(
+    indexed: dict[str, str], tmp_path: Path
+) -> None:
+    questions = write_eval(tmp_path / "qa.jsonl")
+    result = run(indexed, "eval", str(questions), "--no-history")
+    assert result.exit_code == 2
+    assert "--no-history is for conversation files" in result.output
+    conversations = tmp_path / "conv.jsonl"
+    line = {"id": "c1", "kind": "followup", "lang": "en", "turns": [QUESTION, "And since?"]}
+    conversations.write_text(json.dumps({**line, "answerable": False}) + "\n", encoding="utf-8")
+    result = run(indexed, "eval", str(conversations), "--earlier", "Who are you?")
+    assert result.exit_code == 2
+    assert "--earlier is for question files" in result.output

@@ -228,3 +228,10 @@ def test_one_vocabulary_for_source_differences() -> None:
         "added source files: d.md; changed source files: b.md; removed source files: c.md"
     )
     assert not diff_sources({"a.md": "1"}, {"a.md": "1"})
+
+
+def test_every_model_the_settings_take_has_an_embedder() -> None:
+    from peruqa.config import MODELS
+    from peruqa.index.embedding import _EMBEDDERS, FakeEmbedder
+
+    assert {*_EMBEDDERS, FakeEmbedder.name} == set(MODELS)

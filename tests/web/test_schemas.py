@@ -7,8 +7,8 @@ from pydantic import ValidationError
 
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
 from peruqa.qa.reply import AskResponse, CitationOut, HighlightOut
-from peruqa.web.pages import carry, earlier_turns
 from peruqa.web.schemas import AskRequest, FeedbackRequest, error_body
+from peruqa.web.thread import carry, earlier_turns
 
 
 def test_ask_request_top_k_defaults_to_the_server_setting() -> None:
@@ -105,7 +105,7 @@ def test_carried_turns_always_fit_the_body_limit_beside_a_long_question() -> Non
     from urllib.parse import urlencode
 
     from peruqa.config import get_settings
-    from peruqa.web.pages import _fitting
+    from peruqa.web.thread import _fitting
 
     settings = get_settings()
     accented = "é" * 60  # six bytes a character once percent-encoded

@@ -16,7 +16,8 @@ from conftest import free_port
 from peruqa.config import Settings
 from peruqa.index.embedding import FakeEmbedder
 from peruqa.web.app import create_app
-from peruqa.web.server import TimedHttpToolsProtocol, uvicorn_options
+from peruqa.web.protocol import TimedHttpToolsProtocol
+from peruqa.web.server import uvicorn_options
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Each subcommand lives in its own module and registers itself on the group in ``b
 from peruqa.cli import (
     ask_cmd,
     chat_cmd,
+    eval_cmd,
     feedback_cmd,
     index_cmd,
     report_cmd,
@@ -17,6 +18,7 @@ from peruqa.cli.base import main
 __all__ = [
     "ask_cmd",
     "chat_cmd",
+    "eval_cmd",
     "feedback_cmd",
     "index_cmd",
     "main",

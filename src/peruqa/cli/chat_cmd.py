@@ -30,7 +30,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     # Imported for its side effect: input() gets line editing and an up-arrow history.
     import readline  # noqa: F401
 
-    from peruqa.qa.followup import Turn
+    from peruqa.qa.conversation import Turn
     from peruqa.qa.service import QAService
     from peruqa.text.i18n import message
 

@@ -11,7 +11,7 @@ from peruqa.cli.base import Group, index_option, main, model_option, settings_fr
 from peruqa.cli.progress import BuildProgress
 
 if TYPE_CHECKING:  # the build and its models load only when a build runs
-    from peruqa.index.build import BuildReport
+    from peruqa.index.build_report import BuildReport
 
 
 def _echo_build_report(report: BuildReport, index_dir: Path) -> None:
@@ -83,10 +83,10 @@ def index_command(
     re-embedded). 'peruqa index status' shows what the index holds."""
     if ctx.invoked_subcommand is not None:
         return
+    from peruqa.evaluation.quality_gate import EvalGate
     from peruqa.index.build import build
     from peruqa.index.embedding import make_embedder
     from peruqa.index.status import stale_reason
-    from peruqa.tools.quality_gate import EvalGate
 
     settings = settings_from(source_dir=source_dir, index_dir=index_dir, model=model)
     first_model = settings.cascade_model
@@ -98,8 +98,8 @@ def index_command(
         click.echo(f"Rebuilding the index: {reason}")
     # The build's own process embeds only small updates; big ones go to worker processes.
     embedder = make_embedder(settings.model, threads=settings.build_processes)
-    gate = EvalGate.from_file(eval_path, settings, embedder, force) if eval_path else None
     first = make_embedder(first_model, settings.build_processes) if first_model else None
+    gate = EvalGate.from_file(eval_path, settings, embedder, force, first) if eval_path else None
     progress = BuildProgress()
     try:
         report = build(

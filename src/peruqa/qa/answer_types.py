@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from peruqa.text.language import fold
 from peruqa.text.languages import LANGUAGES, all_words
-from peruqa.text.names import CAPITALISED
+from peruqa.text.names import CAPITALISED, YEAR
 
 
 class AnswerType(StrEnum):
@@ -41,7 +41,7 @@ def _asks(kind: str) -> re.Pattern[str]:
 _MONTHS = _either("months")
 _NUMBER_WORDS = _either("number_words")
 _PERCENT_WORDS = _either("percent_words")
-_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_YEAR = re.compile(rf"^{YEAR}$")
 _PERCENT = re.compile(rf"%|{_PERCENT_WORDS}", re.IGNORECASE)
 
 # (phrase, where it starts in the sentence) -> True when the phrase is not an answer.
@@ -74,7 +74,7 @@ RULES: tuple[TypeRule, ...] = (
         AnswerType.DATE,
         _asks("date"),
         re.compile(
-            rf"\b(?:(?:{_MONTHS})\s+)?(?:1[89]\d\d|20\d\d)(?:\s*[–-]\s*(?:1[89]\d\d|20\d\d))?\b",
+            rf"\b(?:(?:{_MONTHS})\s+)?{YEAR}(?:\s*[–-]\s*{YEAR})?\b",
             re.IGNORECASE,
         ),
     ),

@@ -8,7 +8,8 @@ passage is cited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from peruqa.index.store import IndexData
 from peruqa.ingest.chunking import Sentence, offset_in_chunk
@@ -23,6 +24,9 @@ from peruqa.text.i18n import message
 from peruqa.text.lexical import LexicalIndex
 
 _SHORT_ANSWER_WORDS = 4  # a bare value ("9am - 6pm") is clearer with the label line above it
+# Passages shown beside a reply: the related ones of a refusal, the citations ``peruqa ask``
+# prints. More is noise on a phone's screen; fewer often misses the one a visitor wanted.
+PASSAGES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,6 @@ class Answer:
     # Which cascade stage answered ("first" or "main") and what each step cost: returned with
     # the answer, never kept on the shared service, so concurrent requests can't mix them up.
     stage: str = "main"
-    read: bool = False  # whether the reader read the top candidates (``reading``)
     # Not part of an answer's identity: the same answer can take a different time.
     timings: Timings | None = field(default=None, compare=False)
 
@@ -102,19 +105,20 @@ class Answerer:
         decision = self.decider.decide(retrieval)
         if self.reading is not None and decision.ranked:
             cross = decision.ranked[0].passage.document.language != language
-            decision = self.reading.refine(question.text, decision, cross, self.abstain_threshold)
+            decision = self.reading.refine(
+                question.full_text, decision, cross, self.abstain_threshold
+            )
         ranked, confidence = decision.ranked, decision.probability
         if not ranked or confidence < self.abstain_threshold:
-            return Answer(
+            unsure = Answer(
                 question=question.text,
-                answer=message("abstain", language),
+                answer="",
                 abstained=True,
                 language=language,
                 confidence=confidence,
-                related=[_citation(p) for p in retrieval.passages[:3]],
                 answer_type=question.answer_type.value,
-                read=decision.read,
             )
+            return self.decline(unsure, [_citation(p) for p in retrieval.passages[:PASSAGES_SHOWN]])
         best = ranked[0]
         quoted = quoted_sentences(best)
         text = " ".join(s.text for s in quoted)
@@ -138,7 +142,21 @@ class Answerer:
             highlight=highlight,
             answer_language=best.passage.document.language,
             answer_type=question.answer_type.value,
-            read=decision.read,
+        )
+
+    @staticmethod
+    def decline(answer: Answer, passages: Sequence[Citation]) -> Answer:
+        """``answer`` as the bot's refusal: its own words, and the first ``passages`` as
+        related ones, none of them quoted."""
+        related = [replace(c, quote_start=-1, quote_end=-1) for c in passages[:PASSAGES_SHOWN]]
+        return replace(
+            answer,
+            answer=message("abstain", answer.language),
+            abstained=True,
+            citations=[],
+            related=related,
+            highlight=None,
+            answer_language=None,
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from peruqa.index.store import IndexData
-from peruqa.ingest.chunking import Sentence
+from peruqa.ingest.chunking import HEADING_MAX_WORDS, Sentence
 from peruqa.qa.answer_types import AnswerType
 from peruqa.qa.question import Question
 from peruqa.qa.retrieve import Passage, Retrieval
@@ -64,7 +64,7 @@ def is_label(text: str) -> bool:
     if text.endswith(":"):
         return True
     statement = text[-1] in '.!?…"”’)' or any(ch.isdigit() or ch == "," for ch in text)
-    return not statement and len(text.split()) <= 10
+    return not statement and len(text.split()) <= HEADING_MAX_WORDS
 
 
 def _coverage(lexical: LexicalIndex, query_terms: Sequence[str], present: frozenset[str]) -> float:

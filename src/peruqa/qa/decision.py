@@ -28,7 +28,6 @@ class Decision:
     probability: float  # that quoting ``ranked[0]`` answers the question (0 when no candidate)
     # The ranker's score of each of ``ranked`` (the reader weighs its order against them).
     scores: tuple[float, ...] = ()
-    read: bool = False  # whether the reader re-weighed this decision (``reading``)
 
 
 class Decider:

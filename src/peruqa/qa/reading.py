@@ -31,7 +31,9 @@ from peruqa.qa.decision import Decision
 from peruqa.qa.model import Linear, parse_linear
 from peruqa.qa.reader import READER_META, Reader
 
-READ_TOP = 4  # candidates the reader reads: the ranker's top 4 hold the answer for ~90 %
+# Candidates the reader reads: the ranker's top few nearly always hold the answer, and each
+# read costs a forward pass (docs/reader.md has the share).
+READ_TOP = 4
 STACK_FEATURES = ("decision", "reader_chosen", "reader_runner_up", "reader_margin", "cross")
 _CLIP = 8.0
 
@@ -134,9 +136,7 @@ class Reading:
         ranked, scores = list(decision.ranked), list(decision.scores)
         ranked.insert(0, ranked.pop(chosen))
         scores.insert(0, scores.pop(chosen))
-        return replace(
-            decision, ranked=ranked, scores=tuple(scores), probability=probability, read=True
-        )
+        return replace(decision, ranked=ranked, scores=tuple(scores), probability=probability)
 
 
 def reading_models(meta_path: Path = READER_META) -> dict[str, ReadingModel | None]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from peruqa.qa.answering import Answer
-from peruqa.qa.followup import Context
+from peruqa.qa.conversation import Context
 
 
 @dataclass(frozen=True)

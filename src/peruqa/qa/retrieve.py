@@ -62,7 +62,7 @@ class Retriever:
             self._doc_chunks.setdefault(chunk.doc_id, []).append(i)
 
     def embed(self, question: Question) -> Query:
-        return self.query_from(question, self.embedder.embed_queries([question.text])[0])
+        return self.query_from(question, self.embedder.embed_queries([question.full_text])[0])
 
     def query_from(self, question: Question, vector: np.ndarray) -> Query:
         """A query from a vector embedded earlier (training caches its questions' vectors)."""

@@ -22,7 +22,7 @@ def answer_span(sentence: str, question: Question) -> tuple[int, int] | None:
     is what the question is about, not its answer.
     """
     if question.answer_type is AnswerType.EXPANSION:
-        return _expansion_span(sentence, question.text)
+        return _expansion_span(sentence, question.full_text)
     rule = RULE_FOR.get(question.answer_type)
     if rule is None or rule.span is None:
         return None

@@ -25,6 +25,9 @@ REASONS: tuple[str, ...] = get_args(Reason)
 ExportFormat = Literal["csv", "jsonl"]
 FEEDBACK_FILE = "feedback.sqlite3"
 MAX_TEXT_CHARS = 5000
+# A document id is a file's stem; past this it is not one of ours, and is cut (the form) or
+# refused (the API).
+MAX_DOC_ID_CHARS = 300
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

@@ -8,7 +8,7 @@ import unicodedata
 
 from peruqa.text.languages import DEFAULT_LANGUAGE, LANGUAGES
 
-Language = str  # a code of the registry (peruqa.text.languages)
+LanguageCode = str  # a code of the registry (peruqa.text.languages)
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*", re.UNICODE)
 
@@ -28,7 +28,7 @@ def _marks(text: str, marks: str) -> int:
     return len(re.findall(f"[{re.escape(marks)}]", text, re.IGNORECASE)) if marks else 0
 
 
-def detect_language(text: str, default: Language = DEFAULT_LANGUAGE) -> Language:
+def detect_language(text: str, default: LanguageCode = DEFAULT_LANGUAGE) -> LanguageCode:
     """The registered language whose function words (and marks, counted twice) ``text``
     uses most; ``default`` when two or more tie for the lead."""
     tokens = [word.lower() for word in words(text)]

@@ -1,4 +1,4 @@
-"""Capitalised names: the one pattern for a capitalised word, and the acronym pattern."""
+"""Names and years as text shows them: the one pattern for each, which every stage shares."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import re
 CAPITALISED = r"[A-ZÁÉÍÓÚÑ][\w’'-]+"
 
 # Capitals with an optional plural "s": IHL, VRAEM, CSOs.
-ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,9}(?=s?\b)")
+_ACRONYM = r"[A-Z][A-Z0-9]{1,9}"
+ACRONYM = re.compile(rf"\b{_ACRONYM}(?=s?\b)")
+# A whole word that is an acronym (a token already cut out of its text).
+ACRONYM_WORD = re.compile(rf"{_ACRONYM}s?")
+
+# A year the reports speak of: 1800 to 2099 (a smaller four-digit number is a count).
+YEAR = r"(?:1[89]|20)\d\d"
+YEAR_WORD = re.compile(rf"\b{YEAR}\b")
 
 
 def acronyms(text: str) -> list[str]:

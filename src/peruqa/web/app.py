@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from peruqa import __version__
 from peruqa.config import Settings, get_settings
 from peruqa.errors import PeruQAError
 from peruqa.index.embedding import Embedder
@@ -44,7 +45,7 @@ from peruqa.web.security import (
     SecurityHeadersMiddleware,
 )
 from peruqa.web.turns import TurnSigner
-from peruqa.web.watch import load_index
+from peruqa.web.watch import reload_service
 
 log = logging.getLogger("peruqa.web.app")
 
@@ -56,7 +57,7 @@ def _loaded_service(
     service = QAService(settings, embedder, first_stage_embedder)
     started = time.perf_counter()
     try:
-        load_index(service)
+        reload_service(service)
         metrics.record_index(service.snapshot.data.manifest.built_at, time.perf_counter() - started)
     except PeruQAError as error:
         # Serve anyway: /ready says 503 and /ask answers with a clear 503 and error code.
@@ -147,7 +148,7 @@ def create_app(
     # a client controls. "/ask/" is a plain 404 instead.
     app = FastAPI(
         title="PeruQA",
-        version="0.1.0",
+        version=__version__,
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,

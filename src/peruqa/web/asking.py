@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from starlette.requests import Request
 
 from peruqa.errors import OverloadedError, TooManyPendingError
-from peruqa.qa.followup import Turn
+from peruqa.qa.conversation import Turn
 from peruqa.qa.reply import Reply
 from peruqa.web import metrics
 from peruqa.web.deps import WebContext

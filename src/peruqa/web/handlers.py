@@ -5,14 +5,16 @@ logged 500."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS
-from peruqa.errors import InvalidRequestError, PeruQAError
+from peruqa.config import HISTORY_ANSWER_MAX_CHARS
+from peruqa.errors import InvalidQuestionError, InvalidRequestError, PeruQAError
+from peruqa.qa.checks import too_many_turns, turn_refused, turn_too_long
 from peruqa.web.responses import UNEXPECTED, error_response
 from peruqa.web.schemas import BodyExample, error_body
 from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
@@ -20,25 +22,27 @@ from peruqa.web.security import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 log = logging.getLogger("peruqa.web.handlers")
 
 
-def _history_message(loc: list[object], kind: str, problem: dict[str, object]) -> str:
-    """Problems with ``history`` name the turn (counted from 1, oldest first)."""
+def _history_error(loc: list[object], kind: str, problem: dict[str, Any]) -> InvalidQuestionError:
+    """Problems with ``history`` name the turn (counted from 1, oldest first), in the words
+    the service uses for the same problems (``qa.checks``)."""
     if len(loc) == 1:
         if kind == "too_long":
-            return f"history holds too many turns; at most {HISTORY_MAX_TURNS} are read."
-        return "history must be a list of earlier turns, oldest first."
-    turn = f"history turn {int(str(loc[1])) + 1}"
+            return too_many_turns(int(problem.get("ctx", {}).get("actual_length", 0)))
+        return InvalidQuestionError("history must be a list of earlier turns, oldest first.")
+    number = int(str(loc[1])) + 1
     if len(loc) == 2:
-        return f"{turn} must be an object with a 'question' and an optional 'answer'."
+        return InvalidQuestionError(
+            f"history turn {number} must be an object with a 'question' and an optional 'answer'."
+        )
     field = str(loc[2])
     if kind == "missing":
-        return f"{turn}: the field '{field}' is required."
+        return turn_refused(number, f"the field '{field}' is required.")
     if kind == "extra_forbidden":
-        return f"{turn}: unknown field '{field}'."
+        return turn_refused(number, f"unknown field '{field}'.")
     if kind == "string_too_long":
-        return (
-            f"{turn}: the {field} is too long; the limit is {HISTORY_ANSWER_MAX_CHARS} characters."
-        )
-    return f"{turn}: invalid value for '{field}': {problem.get('msg', 'not accepted')}."
+        return turn_too_long(number, field, None, HISTORY_ANSWER_MAX_CHARS)
+    reason = problem.get("msg", "not accepted")
+    return turn_refused(number, f"invalid value for '{field}': {reason}.")
 
 
 def unreadable_body_message(cause: BaseException | None) -> str:
@@ -53,13 +57,24 @@ def unreadable_body_message(cause: BaseException | None) -> str:
     return "The request body could not be read."
 
 
+def validation_error(exc: RequestValidationError, example: str | None = None) -> PeruQAError:
+    """The project's error for a body that does not validate: a refused question when the
+    problem is in ``history``, else an invalid request."""
+    problems = exc.errors()
+    if problems:
+        first = problems[0]
+        loc = [part for part in first.get("loc", ()) if part != "body"]
+        kind = first.get("type", "")
+        if loc and loc[0] == "history" and kind != "json_invalid":
+            return _history_error(loc, kind, first)
+    return InvalidRequestError(validation_message(exc, example))
+
+
 def validation_message(exc: RequestValidationError, example: str | None = None) -> str:
     for problem in exc.errors():
         loc = [part for part in problem.get("loc", ()) if part != "body"]
         location = ".".join(str(part) for part in loc)
         kind = problem.get("type", "")
-        if loc and loc[0] == "history" and kind != "json_invalid":
-            return _history_message(loc, kind, problem)
         if kind == "json_invalid":
             return "The request body is not valid JSON."
         if kind == "missing":
@@ -88,7 +103,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(InvalidRequestError(validation_message(exc, _example(request))))
+        return error_response(validation_error(exc, _example(request)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

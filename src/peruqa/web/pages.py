@@ -13,13 +13,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
-from peruqa.config import HISTORY_MAX_TURNS, Settings
-from peruqa.errors import DocumentNotFoundError, PeruQAError
-from peruqa.qa.followup import Turn
-from peruqa.qa.reply import AskResponse, CitationOut, to_response
-from peruqa.records.feedback import REASONS
+from peruqa.config import HISTORY_MAX_TURNS
+from peruqa.errors import (
+    DocumentNotFoundError,
+    InvalidQuestionError,
+    PayloadTooLargeError,
+    PeruQAError,
+)
+from peruqa.qa.reply import AskResponse, to_response
+from peruqa.records.feedback import MAX_DOC_ID_CHARS, REASONS
 from peruqa.text.i18n import (
     LANGUAGE_COOKIE,
     choose_language,
@@ -33,11 +36,8 @@ from peruqa.web.asking import ask_question
 from peruqa.web.deps import ContextDep, FeedbackDep, ServiceDep, TemplatesDep, WebContext
 from peruqa.web.responses import error_headers, public_message
 from peruqa.web.security import OVERSIZED_FORM, foreign_origin
+from peruqa.web.thread import build_of, carried_fields, earlier_turns, thread_history
 
-# Earlier turns a no-JS visitor's thread carries in hidden fields. They hold the answers
-# themselves (passages cut to the quote), so a new question re-renders them without asking
-# the model again: one request is one question.
-MAX_HISTORY = 5
 # The forms whose too-large posts get a page rather than a JSON 413 (BodySizeLimitMiddleware).
 PAGE_FORMS = ("/",)
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -84,92 +84,12 @@ def _base(request: Request, language: str, switch_url: Callable[[str], str]) -> 
     }
 
 
-# What the page does not show of a carried citation is blanked: the whole thread must fit
-# the body limit (16 KB) with a 1,000-character question beside it.
-_UNSHOWN = {"source": "", "chunk_id": "", "url": "", "score": 0.0}
-
-
-def _compact_citation(citation: CitationOut, keep_quote: bool) -> CitationOut:
-    quote = citation.text[citation.quote_start : citation.quote_end] if keep_quote else ""
-    return citation.model_copy(
-        update={**_UNSHOWN, "text": quote, "quote_start": 0, "quote_end": len(quote)}
-    )
-
-
-def carry(turn: AskResponse) -> str:
-    """A turn as the hidden field that brings it back on the next form post (~1 KB)."""
-    compact = turn.model_copy(
-        update={
-            "citations": [_compact_citation(c, True) for c in turn.citations[:2]],
-            "related": [_compact_citation(c, False) for c in turn.related[:2]],
-            "notice": None,
-        }
-    )
-    return compact.model_dump_json()
-
-
-# The most a question's character can take in a form body: a 4-byte UTF-8 character
-# (an emoji) percent-encoded is 12 bytes; CJK takes 9, and ASCII from 1 to 3.
-_MAX_FORM_BYTES_PER_CHAR = 12
-# What the form sends besides the question and the turns: its language, the separators.
-_FORM_OVERHEAD = 256
-
-
-def _fitting(carried: list[str], settings: Settings, question: str | None = None) -> list[str]:
-    """The newest carried turns whose form encoding stays under the body limit beside the
-    next question; older ones drop out. The next question is the one given (a form sent
-    back as too long) or else the longest legal one, by its real encoded size."""
-    if question is None:
-        reserved = len("question=") + _MAX_FORM_BYTES_PER_CHAR * settings.max_question_chars
-    else:
-        reserved = len(urlencode({"question": question}))
-    budget = settings.max_body_bytes - reserved - _FORM_OVERHEAD
-    kept: list[str] = []
-    for field in reversed(carried):
-        budget -= len(urlencode({"turn": field})) + 1
-        if budget < 0:
-            break
-        kept.append(field)
-    return kept[::-1]
-
-
-def _carried(
-    context: WebContext, turns: list[AskResponse], question: str | None = None
-) -> list[str]:
-    """The thread's turns as signed hidden fields that fit the next form post."""
-    payloads = [carry(turn) for turn in turns][-MAX_HISTORY:]
-    bound_to = _build(context)
-    kept = _fitting(context.signer.sign(payloads, bound_to), context.settings, question)
-    # The signatures chain from the oldest kept turn on: signed again from there (the same
-    # sizes, so they still fit).
-    return context.signer.sign(payloads[len(payloads) - len(kept) :], bound_to)
-
-
-def _build(context: WebContext) -> str:
-    """The index build that signed turns are bound to ("" while none is loaded)."""
-    snapshot = context.service.current
-    return snapshot.data.manifest.build_id if snapshot else ""
-
-
-def earlier_turns(fields: list[str]) -> list[AskResponse]:
-    """Turns sent back by the form, once their signatures are checked (``TurnSigner``);
-    every text still goes through autoescaping."""
-    turns = []
-    for field in fields[-MAX_HISTORY:]:
-        try:
-            turns.append(AskResponse.model_validate_json(field))
-        except ValidationError:
-            continue  # an old or damaged field just drops out of the thread
-    return turns
-
-
-def thread_history(turns: list[AskResponse]) -> list[Turn]:
-    """The thread's last turns as the history of the next question, as the script sends
-    them: a declined turn carries no answer."""
-    return [
-        Turn(turn.question, None if turn.abstained else turn.answer)
-        for turn in turns[-HISTORY_MAX_TURNS:]
-    ]
+def _shown(error: PeruQAError, language: str) -> str:
+    """An error as the page shows it: in the visitor's language where the page has its own
+    wording of it, else the message the API gives."""
+    if isinstance(error, InvalidQuestionError) and error.message_key:
+        return message(error.message_key, language)
+    return public_message(error.message)
 
 
 router = APIRouter(include_in_schema=False)
@@ -193,21 +113,19 @@ async def _render_chat(
     if too_long:
         # The thread is shown and the question stays in the box; the fields are fitted to
         # this very question, so sending it again goes through.
-        error, status = message("error_too_long", language), 413
-    elif question is not None and question.strip():
+        error, status = message("error_too_long", language), PayloadTooLargeError.status
+    elif question is not None:
         try:
             reply = await ask_question(context, request, question, history=thread_history(turns))
             turns.append(to_response(reply))
         except PeruQAError as exc:
-            error = public_message(exc.message)
+            error = _shown(exc, language)
             status, headers = exc.status, error_headers(exc)
-    elif question is not None:
-        error, status = message("error_empty", language), 422
     last = turns[-1].question if turns else None
     page = _base(request, language, lambda other: _url("/", q=last, lang=other))
     page.update(
         turns=turns,
-        carried=_carried(context, turns, question if too_long else None),
+        carried=carried_fields(context, turns, question if too_long else None),
         turns_dropped=turns_dropped,
         question=question if error else "",
         error=error,
@@ -240,7 +158,7 @@ async def page_form(
     refused = _refuse_foreign(request, context, lang)
     if refused is not None:
         return refused
-    verified = context.signer.verify(turn or [], _build(context))
+    verified = context.signer.verify(turn or [], build_of(context))
     history = earlier_turns(verified.fields)
     # Too large a form (BodySizeLimitMiddleware) brings only the fields that arrived whole.
     too_long = bool(request.scope.get(OVERSIZED_FORM))
@@ -340,7 +258,7 @@ def feedback_form(
         reason or None,
         language,
         build=snapshot.data.manifest.build_id if snapshot else None,
-        doc_id=doc_id[:300] or None,
+        doc_id=doc_id[:MAX_DOC_ID_CHARS] or None,
         confidence=confidence if confidence is not None and 0 <= confidence <= 1 else None,
     )
     target = _url("/", lang=language, feedback="sent") + "#status"

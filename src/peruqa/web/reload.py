@@ -20,7 +20,7 @@ from pathlib import Path
 
 from peruqa.errors import PeruQAError
 from peruqa.qa.service import QAService
-from peruqa.web.watch import IndexWatcher, load_index
+from peruqa.web.watch import IndexWatcher, reload_service
 
 log = logging.getLogger("peruqa.web.reload")
 
@@ -48,7 +48,7 @@ class Reloader:
 
     def reload_everywhere(self) -> None:
         """Reload here (errors reach the caller), then tell the other workers."""
-        load_index(self.service)
+        reload_service(self.service)
         generation = uuid.uuid4().hex
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{GENERATION_FILE}.{os.getpid()}")
@@ -61,7 +61,7 @@ class Reloader:
         if generation is not None and generation != self._seen:
             self._seen = generation
             try:
-                load_index(self.service)
+                reload_service(self.service)
                 log.info("Reloaded the index on another worker's request")
             except PeruQAError as error:
                 log.warning("Reload asked for, index not loaded: %s", error.message)

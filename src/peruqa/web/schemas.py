@@ -12,8 +12,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peruqa.config import HISTORY_ANSWER_MAX_CHARS, HISTORY_MAX_TURNS, TOP_K_MAX, TOP_K_MIN
-from peruqa.qa.followup import Turn
-from peruqa.records.feedback import MAX_TEXT_CHARS, Reason
+from peruqa.qa.conversation import Turn
+from peruqa.records.feedback import MAX_DOC_ID_CHARS, MAX_TEXT_CHARS, Reason
 from peruqa.text.languages import DEFAULT_LANGUAGE, codes
 
 
@@ -78,7 +78,7 @@ class FeedbackRequest(BodyExample):
     reason: Reason | None = None
     language: str = DEFAULT_LANGUAGE  # a registered language code
     # What the answer rested on, for the maintainers' report.
-    doc_id: str | None = Field(default=None, max_length=300)
+    doc_id: str | None = Field(default=None, max_length=MAX_DOC_ID_CHARS)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("language")

@@ -16,7 +16,7 @@ from peruqa.qa.service import QAService
 log = logging.getLogger("peruqa.web.watch")
 
 
-def load_index(service: QAService) -> None:
+def reload_service(service: QAService) -> None:
     """``service.load()``, with any failure the loader did not name turned into
     ``IndexCorruptError`` (a 503 with code ``index_corrupt``), never a 500."""
     try:
@@ -61,7 +61,7 @@ class IndexWatcher:
             snapshot = self.service.current
             manifest = read_manifest(self.service.settings.index_dir)
             if snapshot is None or snapshot.data.manifest.build_id != manifest.build_id:
-                load_index(self.service)
+                reload_service(self.service)
                 log.info("Loaded the new index built at %s", manifest.built_at)
             self._seen = stamp
         except PeruQAError as error:

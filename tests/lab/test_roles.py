@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from peruqa.cli.base import main
 from peruqa.errors import TrainingDataError
-from peruqa.tools.evaluate import contains
-from peruqa.tools.leaks import Asked, asked_in, find_leaks, leaks_in
-from peruqa.tools.roles import Role, load_roles
+from peruqa.evaluation.evaluate import contains
+from peruqa.lab.leaks import Asked, asked_in, find_leaks, leaks_in
+from peruqa.lab.roles import Role, load_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from peruqa.evaluation.conversations import is_conversation_file, load_conversations
+from peruqa.evaluation.evaluate import contains, load_items
 from peruqa.index.embedding import Embedder
-from peruqa.tools.conversations import is_conversation_file, load_conversations
-from peruqa.tools.evaluate import contains, load_items
-from peruqa.tools.roles import Role, Roles
+from peruqa.lab.roles import Role, Roles
 
 DUPLICATE = 0.95
 TRANSLATION = 0.878

@@ -17,15 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peruqa.qa.reader import (
-    batch_tensors,
-    encode_pairs,
-    freeze_embeddings,
-    make_network,
-    save,
-    trained_names,
-)
-from peruqa.tools.reader_data import NEAR_MISS_KINDS, Pair, select_pairs
+from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair, select_pairs
+from peruqa.lab.reader_file import freeze_embeddings, save, trained_names
+from peruqa.qa.reader import batch_tensors, encode_pairs, make_network
 
 
 @dataclass(frozen=True)

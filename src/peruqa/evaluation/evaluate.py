@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from peruqa.errors import EvalFileError
-from peruqa.qa.followup import Turn
+from peruqa.qa.conversation import Turn
 from peruqa.qa.service import QAService
 from peruqa.text.language import fold
 from peruqa.text.languages import DEFAULT_LANGUAGE

@@ -21,9 +21,12 @@ import numpy as np
 
 from peruqa.index.embedding import Embedder
 from peruqa.index.store import load_index
+from peruqa.lab.learn import balanced_weights, fit_logistic
+from peruqa.lab.model_file import model_entry
+from peruqa.lab.train_data import TOP_K, QuestionSet, _holds, index_for, question_vectors
 from peruqa.qa.answering import quoted_sentences
 from peruqa.qa.decision import Decider
-from peruqa.qa.model import StageModel, model_entry
+from peruqa.qa.model import StageModel
 from peruqa.qa.question import analyse
 from peruqa.qa.reader import Reader
 from peruqa.qa.reading import (
@@ -36,8 +39,6 @@ from peruqa.qa.reading import (
     stack_row,
 )
 from peruqa.qa.retrieve import Retriever
-from peruqa.tools.learn import balanced_weights, fit_logistic
-from peruqa.tools.train_data import TOP_K, QuestionSet, _holds, index_for, question_vectors
 
 # 1e6: the ranker's own order, so the fit may find that the reader does not help.
 RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 1e6)

@@ -112,3 +112,33 @@ def test_a_missing_squad_folder_is_a_clear_error(fixture: dict[str, Path], tmp_p
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert "Traceback" not in result.output
+
+
+def test_training_writes_to_the_data_folder_and_never_the_package_unasked(
+    fixture: dict[str, Path], tmp_path: Path
+) -> None:
+    from peruqa.qa.model import MODEL_FILE
+
+    shipped = MODEL_FILE.read_bytes() if MODEL_FILE.is_file() else None
+    args = ["train", "--models", "fake", "--squad", str(fixture["squad"])]
+    args += ["--fit", str(fixture["dev"]), "--work", str(fixture["work"])]
+    args += ["--source", str(fixture["docs"])]
+    data = tmp_path / "data"
+    result = CliRunner().invoke(main, args, env={"PERUQA_DATA_DIR": str(data)})
+    assert result.exit_code == 0, result.output
+    assert "fake" in load_models(data / "decision_model.json")
+    assert (MODEL_FILE.read_bytes() if MODEL_FILE.is_file() else None) == shipped
+
+
+def test_output_and_install_together_are_refused(fixture: dict[str, Path], tmp_path: Path) -> None:
+    args = ["train", "--models", "fake", "--squad", str(fixture["squad"]), "--install"]
+    args += ["--output", str(tmp_path / "m.json")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "--output or --install, not both" in result.output
+
+
+def test_training_without_squad_data_says_how_to_name_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "--output", str(tmp_path / "m.json")])
+    assert result.exit_code == 1
+    assert "--squad FOLDER or PERUQA_SQUAD_DIR" in result.output

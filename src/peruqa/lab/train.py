@@ -1,9 +1,10 @@
 """Train the ranker and the answer-or-decline decision; print scores on held-out articles.
 
-    peruqa train
+    peruqa train --squad FOLDER [--install]
 
-Fits on the SQuAD 2.0 subsets in ``../shared/qa-train`` and the team's dev files, for each
-embedding model, and writes ``qa/decision_model.json`` (or ``--output``). Before fitting the
+Fits on the SQuAD 2.0 subsets in ``--squad`` and the team's dev files, for each embedding
+model, and writes ``DATA_DIR/decision_model.json`` (``--output``; ``--install`` writes the
+package's own ``qa/decision_model.json``). Before fitting the
 shipped model it scores models that never saw what they are scored on: the SQuAD dev
 articles in five folds (split by article, never by question) and each dev file left out in
 turn. ``--measure`` files (held-out, seed) are only ever scored, never fitted. Newton's
@@ -12,7 +13,6 @@ method and a fixed fold assignment make the result the same on every run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from peruqa.index.embedding import make_embedder
-from peruqa.qa.features import (
-    CANDIDATE_FEATURES,
-    QUESTION_FEATURES,
-    question_features,
-    with_interactions,
-)
-from peruqa.qa.model import FORMAT, StageModel, model_entry
-from peruqa.tools.learn import balanced_weights, fit_conditional_logit, fit_logistic
-from peruqa.tools.train_data import (
+from peruqa.lab.learn import balanced_weights, fit_conditional_logit, fit_logistic
+from peruqa.lab.model_file import write
+from peruqa.lab.train_data import (
     PRIOR_WEIGHTS,
     Rows,
     concatenate,
@@ -37,6 +31,8 @@ from peruqa.tools.train_data import (
     select,
     squad_set,
 )
+from peruqa.qa.features import QUESTION_FEATURES, question_features, with_interactions
+from peruqa.qa.model import StageModel
 
 SEED = 0  # fixes the assignment of SQuAD articles to folds
 FOLDS = 5
@@ -262,22 +258,3 @@ def train(
     write(trained, output, [s.name for s in sets])
     echo(f"wrote {output}")
     return trained
-
-
-def write(trained: dict[str, StageModel], output: Path, sources: list[str]) -> None:
-    """Write the models, keeping entries of models not retrained this time."""
-    existing: dict[str, object] = {}
-    if output.is_file():
-        try:
-            existing = json.loads(output.read_text(encoding="utf-8")).get("models", {})
-        except ValueError:
-            existing = {}
-    models = {**existing, **{name: model_entry(m) for name, m in trained.items()}}
-    payload = {
-        "format": FORMAT,
-        "trained_by": "peruqa train",
-        "trained_on": sources,
-        "features": {"candidate": list(CANDIDATE_FEATURES), "question": list(QUESTION_FEATURES)},
-        "models": dict(sorted(models.items())),
-    }
-    output.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

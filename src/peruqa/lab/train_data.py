@@ -20,17 +20,17 @@ import numpy as np
 
 from peruqa.config import get_settings
 from peruqa.errors import TrainingDataError
+from peruqa.evaluation.evaluate import contains, load_items
 from peruqa.index.build import build
 from peruqa.index.embedding import Embedder
 from peruqa.index.store import load_index
+from peruqa.lab.reader_data import SQUAD_LANGUAGE
+from peruqa.lab.roles import load_roles
 from peruqa.qa.answering import quoted_sentences
 from peruqa.qa.decision import Decider
 from peruqa.qa.model import Linear, StageModel
 from peruqa.qa.question import analyse
 from peruqa.qa.retrieve import Retriever
-from peruqa.tools.evaluate import contains, load_items
-from peruqa.tools.reader_data import SQUAD_LANGUAGE
-from peruqa.tools.roles import load_roles
 
 TOP_K = 5  # the service's default: training sees what serving sees
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from test_reader_data import ARTICLES
 
+from peruqa.lab.reader_data import squad_pairs
+from peruqa.lab.reader_train import TrainOptions, train_reader
 from peruqa.qa.reader import Reader
-from peruqa.tools.reader_data import squad_pairs
-from peruqa.tools.reader_train import TrainOptions, train_reader
 
 pytestmark = pytest.mark.slow
 

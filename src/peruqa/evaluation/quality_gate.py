@@ -1,4 +1,5 @@
-"""Quality gate: evaluate a freshly built index before it replaces the serving one."""
+"""Quality gate: evaluate a freshly built index before it replaces the serving one, as it
+will be served (the cascade's first stage included)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 from peruqa.config import Settings
 from peruqa.errors import BuildRefusedError
+from peruqa.evaluation.evaluate import EvalItem, evaluate, load_items
+from peruqa.index.data import Served
 from peruqa.index.embedding import Embedder
-from peruqa.index.store import IndexData
 from peruqa.qa.service import QAService
-from peruqa.tools.evaluate import EvalItem, evaluate, load_items
 
 
 @dataclass
@@ -21,23 +22,29 @@ class EvalGate:
     embedder: Embedder
     items: list[EvalItem]
     force: bool = False
+    first_embedder: Embedder | None = None  # the cascade's first stage, when it has one
     new_accuracy: float | None = None
     old_accuracy: float | None = None
 
     @classmethod
     def from_file(
-        cls, path: Path, settings: Settings, embedder: Embedder, force: bool = False
+        cls,
+        path: Path,
+        settings: Settings,
+        embedder: Embedder,
+        force: bool = False,
+        first_embedder: Embedder | None = None,
     ) -> EvalGate:
         # Read the questions first, so a bad file fails before any embedding work.
-        return cls(settings, embedder, load_items(path), force)
+        return cls(settings, embedder, load_items(path), force, first_embedder)
 
-    def accuracy(self, data: IndexData) -> float:
-        service = QAService(self.settings, self.embedder)
-        service.use_index(data)
+    def accuracy(self, served: Served) -> float:
+        service = QAService(self.settings, self.embedder, self.first_embedder)
+        service.use_index(served.main, served.first_stage)
         results = evaluate(service, self.items, self.settings.top_k)
         return sum(result.correct for result in results) / len(results)
 
-    def __call__(self, new: IndexData, current: IndexData | None) -> None:
+    def __call__(self, new: Served, current: Served | None) -> None:
         self.new_accuracy = self.accuracy(new)
         self.old_accuracy = self.accuracy(current) if current is not None else None
         if self.old_accuracy is None or self.new_accuracy >= self.old_accuracy or self.force:

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from peruqa.ingest.chunking import split_sentences
-from peruqa.tools.reader_data import (
+from peruqa.lab.reader_data import (
     Pair,
     _Paragraph,
     _values,

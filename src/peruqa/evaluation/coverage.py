@@ -12,7 +12,7 @@ The served threshold (PERUQA_ABSTAIN_THRESHOLD, else the trained one) is marked.
 
 from __future__ import annotations
 
-from peruqa.tools.evaluate import EvalResult
+from peruqa.evaluation.evaluate import EvalResult
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 

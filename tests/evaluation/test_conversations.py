@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from conftest import THREAD_CORPUS, write_corpus
 from peruqa.cli import main
 from peruqa.config import Settings
-from peruqa.index.embedding import FakeEmbedder
-from peruqa.qa.service import QAService
-from peruqa.tools.conversations import (
+from peruqa.evaluation.conversations import (
     evaluate_conversations,
     is_conversation_file,
     load_conversations,
     summarise_conversations,
 )
+from peruqa.index.embedding import FakeEmbedder
+from peruqa.qa.service import QAService
 
 CONVERSATIONS = [
     {

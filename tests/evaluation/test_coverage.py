@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from peruqa.tools.coverage import table
-from peruqa.tools.evaluate import EvalItem, EvalResult
+from peruqa.evaluation.coverage import table
+from peruqa.evaluation.evaluate import EvalItem, EvalResult
 
 
 def result(answerable: bool, confidence: float, correct: bool, stage: str = "main") -> EvalResult:

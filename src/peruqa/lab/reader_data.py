@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from peruqa.errors import TrainingDataError
+from peruqa.evaluation.evaluate import json_lines
 from peruqa.ingest.chunking import Sentence, split_sentences
 from peruqa.text.languages import en, es
-from peruqa.text.names import CAPITALISED
-from peruqa.tools.evaluate import json_lines
+from peruqa.text.lexical import STOPWORDS
+from peruqa.text.names import CAPITALISED, YEAR_WORD
 
 SQUAD_LANGUAGE = en.LANGUAGE.code  # SQuAD's questions and paragraphs
 TRANSLATED_LANGUAGE = es.LANGUAGE.code  # the translations of its questions
@@ -52,15 +53,13 @@ class Pair:
     rank: int = 0  # among a question's plain negatives, 0 shares the most words with it
 
 
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _NAME = re.compile(rf"\b{CAPITALISED}(?:\s+{CAPITALISED})*")
 _WORD = re.compile(r"\w+")
-_STOP = en.LANGUAGE.stopwords
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 def _sentence_at(sentences: list[Sentence], offset: int) -> int | None:
@@ -81,8 +80,8 @@ class _Paragraph:
 def _values(text: str) -> dict[str, set[str]]:
     sentences = split_sentences(text)
     return {
-        "year": set(_YEAR.findall(text)),
-        "number": {n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n)},
+        "year": set(YEAR_WORD.findall(text)),
+        "number": {n for n in _NUMBER.findall(text) if not YEAR_WORD.fullmatch(n)},
         # Mid-sentence capitals only: a sentence's first word ("Climbers") is no name.
         "name": {
             m.group()
@@ -121,9 +120,9 @@ def near_miss(
     """The question with one year, number or name swapped for another absent from the
     paragraph, or None when it has nothing to swap."""
     options: list[tuple[str, str]] = []
-    for kind, pattern in (("year", _YEAR), ("number", _NUMBER), ("name", _NAME)):
+    for kind, pattern in (("year", YEAR_WORD), ("number", _NUMBER), ("name", _NAME)):
         for match in pattern.findall(question):
-            if kind == "number" and _YEAR.fullmatch(match):
+            if kind == "number" and YEAR_WORD.fullmatch(match):
                 continue
             if kind == "name" and (len(match) <= 3 or question.startswith(match)):
                 continue

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from peruqa.config import HISTORY_MAX_TURNS
 from peruqa.errors import EvalFileError
+from peruqa.evaluation.evaluate import EvalItem, EvalResult, contains, evaluate_item, json_lines
 from peruqa.qa.answering import Answer
-from peruqa.qa.followup import Context, Turn
+from peruqa.qa.conversation import Context, Turn
 from peruqa.qa.reply import Reply
 from peruqa.qa.service import QAService
 from peruqa.text.languages import DEFAULT_LANGUAGE, codes
-from peruqa.tools.evaluate import EvalItem, EvalResult, contains, evaluate_item, json_lines
 
 KINDS = ("followup", "switch", "standalone")
 

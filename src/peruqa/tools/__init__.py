@@ -1,1 +1,0 @@
-"""Maintainers' tools: evaluation, training the decision, and the index quality gate."""
