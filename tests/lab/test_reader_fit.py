@@ -7,12 +7,13 @@ import numpy as np
 from peruqa.lab.reader_fit import (
     MAX_READ_SHARE,
     MIN_GAIN,
-    ReadRows,
     decide,
+    first_shares,
     fit_reading,
     out_of_fold,
     summarise,
 )
+from peruqa.lab.reader_rows import ReadRows
 
 THRESHOLD = 0.5
 
@@ -66,3 +67,14 @@ def test_outside_its_band_the_linear_decision_stands() -> None:
     decided = decide(sure, model, THRESHOLD)
     assert not decided.read.any()
     assert np.array_equal(decided.right, sure.answerable)
+
+
+def test_first_shares_compare_the_rankers_first_quote_with_the_readers() -> None:
+    part = rows(reader_knows=True, n=40)
+    # The reader prefers the second candidate, which holds no answer, on half of them.
+    part.read[::2, 1] = 0.99
+    ranker, reader, count = first_shares(part)
+    assert count == int(part.answerable.sum())
+    assert ranker == 1.0
+    holds_first = part.answerable & (np.arange(len(part.old)) % 2 == 1)
+    assert reader == holds_first.sum() / count

@@ -11,34 +11,23 @@ training and the team's question files.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from peruqa.index.embedding import Embedder
-from peruqa.index.store import load_index
 from peruqa.lab.learn import balanced_weights, fit_logistic
-from peruqa.lab.model_file import model_entry
-from peruqa.lab.train_data import TOP_K, QuestionSet, _holds, index_for, question_vectors
-from peruqa.qa.answering import quoted_sentences
-from peruqa.qa.decision import Decider
-from peruqa.qa.model import StageModel
-from peruqa.qa.question import analyse
-from peruqa.qa.reader import Reader
+from peruqa.lab.reader_rows import ReadRows, select_rows
 from peruqa.qa.reading import (
     READ_TOP,
     STACK_FEATURES,
     ReadingModel,
     choose,
     logit,
-    reader_inputs,
     stack_row,
 )
-from peruqa.qa.retrieve import Retriever
 
 # 1e6: the ranker's own order, so the fit may find that the reader does not help.
 RANK_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 1e6)
@@ -50,82 +39,6 @@ THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(2, 19))
 # A read of 4 sentences costs about three unread questions (make bench: "reader, one call"
 # against "mean CPU per unseen question"); a quarter read keeps the mean under 60 ms.
 MAX_READ_SHARE = 0.25
-
-
-@dataclass
-class ReadRows:
-    """Per question: the old decision, the reader's and ranker's scores of the top
-    candidates (padded with NaN), whether each one's quote holds an answer."""
-
-    old: np.ndarray  # (n,) the linear decision's probability (0 without candidates)
-    read: np.ndarray  # (n, READ_TOP) reader probabilities
-    ranker: np.ndarray  # (n, READ_TOP) ranker scores
-    holds: np.ndarray  # (n, READ_TOP) bool
-    cross: np.ndarray  # (n,) bool
-    answerable: np.ndarray
-    group: np.ndarray
-    language: np.ndarray
-    source: np.ndarray
-
-
-def read_rows(
-    qset: QuestionSet,
-    embedder: Embedder,
-    model: StageModel,
-    reader: Reader,
-    work: Path,
-    groups: frozenset[str] | None = None,
-) -> ReadRows:
-    """Ask the questions of ``qset`` (those of ``groups``, when given) through the main
-    stage and read their top candidates."""
-    suffix = "" if groups is None else "-" + "-".join(sorted(groups)).replace(":", "")
-    # Keyed by the linear model and the reader too: either one retrained, the rows change.
-    key = hashlib.sha256(json.dumps(model_entry(model)).encode() + reader.digest.encode())
-    cache = work / f"read-{qset.name}{suffix}-{embedder.name}-{key.hexdigest()[:10]}.npz"
-    if cache.is_file():
-        with np.load(cache) as saved:
-            return ReadRows(**{k: saved[k] for k in saved.files})
-    data = load_index(index_for(qset, embedder, work), embedder.name)
-    retriever = Retriever(data, embedder)
-    decider = Decider(data, retriever.lexical, model)
-    vectors = question_vectors(qset, embedder, work)
-    if groups is not None:
-        keep = [q.group in groups for q in qset.questions]
-        vectors = vectors[np.asarray(keep, dtype=bool)]
-        qset = replace(qset, questions=[q for q, k in zip(qset.questions, keep, strict=True) if k])
-    n = len(qset.questions)
-    rows = ReadRows(
-        np.zeros(n),
-        np.full((n, READ_TOP), np.nan),
-        np.full((n, READ_TOP), np.nan),
-        np.zeros((n, READ_TOP), dtype=bool),
-        np.zeros(n, dtype=bool),
-        np.asarray([q.answerable for q in qset.questions]),
-        np.asarray([q.group for q in qset.questions]),
-        np.asarray([q.language for q in qset.questions]),
-        np.full(n, qset.name),
-    )
-    for i, (question, vector) in enumerate(zip(qset.questions, vectors, strict=True)):
-        analysed = analyse(question.text)
-        decision = decider.decide(retriever.retrieve(retriever.query_from(analysed, vector), TOP_K))
-        if not decision.ranked:
-            continue
-        top = decision.ranked[:READ_TOP]
-        rows.old[i] = decision.probability
-        rows.read[i, : len(top)] = reader.score(question.text, reader_inputs(top))
-        rows.ranker[i, : len(top)] = decision.scores[: len(top)]
-        for j, candidate in enumerate(top):
-            quote = " ".join(s.text for s in quoted_sentences(candidate))
-            rows.holds[i, j] = _holds(quote, question.answers)
-        rows.cross[i] = top[0].passage.document.language != analysed.language
-    work.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **{f: getattr(rows, f) for f in rows.__dataclass_fields__})
-    return rows
-
-
-def concatenate(parts: Sequence[ReadRows]) -> ReadRows:
-    fields = ReadRows.__dataclass_fields__
-    return ReadRows(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
 
 def choice_holds(rows: ReadRows, weight: float) -> np.ndarray:
@@ -233,11 +146,6 @@ def fit_model(rows: ReadRows, band: tuple[float, float]) -> ReadingModel | None:
     return ReadingModel(band, weight, stack, threshold)
 
 
-def select_rows(rows: ReadRows, keep: np.ndarray) -> ReadRows:
-    fields = ReadRows.__dataclass_fields__
-    return ReadRows(*(getattr(rows, f)[keep] for f in fields))
-
-
 def out_of_fold(rows: ReadRows, band: tuple[float, float] | None, threshold: float) -> Decided:
     """Each fold (an article, or a team file) decided by a model fitted on the others."""
     if band is None:
@@ -283,12 +191,31 @@ def report(
     label: str,
     echo: Callable[[str], None],
 ) -> None:
-    """Figures per language: the linear decision alone, and as served with the reader."""
+    """Figures per language: which quote comes first, the linear decision alone, and as
+    served with the reader."""
     for language in sorted(set(rows.language)):
         part = select_rows(rows, rows.language == language)
+        ranker, reader, count = first_shares(part)
+        echo(
+            f"  {label} [{language}] answering quote first among the top {READ_TOP}: "
+            f"ranker {ranker:.3f}, reader {reader:.3f} [{count} answerable with one there]"
+        )
         echo(f"  {label} [{language}] linear alone: {outcome(part, None, threshold).line()}")
         if model is not None:
             echo(f"  {label} [{language}] with reader:  {outcome(part, model, threshold).line()}")
+
+
+def first_shares(rows: ReadRows) -> tuple[float, float, int]:
+    """Among answerable questions whose top candidates hold an answer: the share whose
+    answering quote the ranker puts first, and the share the reader alone puts first."""
+    there = rows.answerable & rows.holds.any(axis=1) & ~np.isnan(rows.read[:, 0])
+    indices = np.flatnonzero(there)
+    if not len(indices):
+        return 0.0, 0.0, 0
+    ranker = float(rows.holds[indices, 0].mean())
+    chosen = [int(np.nanargmax(rows.read[i])) for i in indices]
+    reader = float(np.mean([rows.holds[i, c] for i, c in zip(indices, chosen, strict=True)]))
+    return ranker, reader, len(indices)
 
 
 def write_decision(meta_path: Path, name: str, model: ReadingModel | None) -> None:

@@ -24,13 +24,8 @@ import numpy as np
 from peruqa.index.embedding import make_embedder
 from peruqa.lab.apertium import spanish_file
 from peruqa.lab.reader_data import read_spanish, read_squad, squad_pairs
-from peruqa.lab.reader_fit import (
-    concatenate,
-    fit_reading,
-    read_rows,
-    report,
-    write_decision,
-)
+from peruqa.lab.reader_fit import fit_reading, report, write_decision
+from peruqa.lab.reader_rows import concatenate, read_rows
 from peruqa.lab.reader_train import TrainOptions, train_reader
 from peruqa.lab.train_data import (
     article_group,

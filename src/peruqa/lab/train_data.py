@@ -23,6 +23,7 @@ from peruqa.errors import TrainingDataError
 from peruqa.evaluation.evaluate import contains, load_items
 from peruqa.index.build import build
 from peruqa.index.embedding import Embedder
+from peruqa.index.manifest import FORMAT_VERSION, MANIFEST, read_manifest
 from peruqa.index.store import load_index
 from peruqa.lab.reader_data import SQUAD_LANGUAGE
 from peruqa.lab.roles import load_roles
@@ -145,7 +146,8 @@ def index_for(qset: QuestionSet, embedder: Embedder, work: Path) -> Path:
     """The cached index this set's questions are asked of, built when missing."""
     corpus = qset.name if qset.source.is_file() else "docs"
     folder = work / f"index-{corpus}-{embedder.name}"
-    if not (folder / "manifest.json").is_file():
+    # A cache written by an older version is rebuilt, not read (its format is refused).
+    if not (folder / MANIFEST).is_file() or read_manifest(folder).format != FORMAT_VERSION:
         source = qset.source
         if source.is_file():
             source = work / f"src-{qset.name}"
