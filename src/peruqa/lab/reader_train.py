@@ -38,6 +38,11 @@ class TrainOptions:
     evaluate_every: int = 0  # steps between calls of ``train_reader``'s ``evaluate`` hook
     negatives: int | None = 1  # plain negatives per question, hardest first; None: all
     generated: bool = False  # train on generated near misses too
+    # Listwise (``reader_listwise``): each question against ``group_size`` sentences and a
+    # learned no-answer score, which has its own learning rate.
+    listwise: bool = False
+    group_size: int = 4
+    null_learning_rate: float = 5e-3
 
 
 def _tokenise(tokenizer: Any, pairs: Sequence[Pair]) -> list[list[int]]:
@@ -95,6 +100,16 @@ def train_reader(
     torch.manual_seed(options.seed)
     torch.set_num_threads(options.threads)
     network = start
+    if network is None:
+        network = make_network(base)
+        freeze_embeddings(network, options.frozen_layers)
+    if options.listwise:
+        from peruqa.lab.reader_listwise import train_listwise
+
+        seen = train_listwise(network, tokenizer, pairs, work, options, report, evaluate)
+        network.eval()
+        save(network, output, {"pairs": seen, "options": asdict(options)})
+        return network
     sampled = 0
     for round_ in range(options.rounds):
         seed = options.seed + round_
@@ -104,10 +119,7 @@ def train_reader(
         rows = _tokenise(tokenizer, chosen)
         labels = [p.label for p in chosen]
         batches = _batches([len(r) for r in rows], options.batch_size, rng)
-        if network is None:
-            network = make_network(base)
-            freeze_embeddings(network, options.frozen_layers)
-        else:
+        if start is not None or round_ > 0:
             torch.manual_seed(seed)
         _train_round(
             network,

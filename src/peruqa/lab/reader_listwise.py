@@ -1,0 +1,204 @@
+"""Listwise fine-tuning of the reader: each question read against a few candidate sentences
+and a learned "no answer" score, one softmax over them.
+
+Pairwise training asks "does this sentence answer?" one sentence at a time, and the scores
+it gives say little about whether the best one answers at all. Here a question's group
+holds its answering sentences and its hardest near misses; an unanswerable question (a
+SQuAD 2.0 question, or a generated swap whose sentence no longer answers it) has the
+no-answer option as its right choice. The no-answer score is one learned number with a
+learning rate of its own (at the network's rate it never moved). At the end it is folded
+into the head's bias, so the shipped reader's probability for a sentence is that of the
+sentence beating "no answer": what the decision needs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair
+from peruqa.lab.reader_file import trained_names
+from peruqa.qa.reader import batch_tensors, encode_pairs
+
+# Plain negatives come after near misses: those are the lesson a group is for.
+_ORDER = {"plausible": 0, "generated": 0, "paragraph": 1, "article": 2}
+
+
+@dataclass(frozen=True)
+class Group:
+    question: str
+    sentences: tuple[str, ...]
+    positives: tuple[int, ...]  # empty: no sentence answers, the no-answer option is right
+
+
+def groups_from(pairs: Sequence[Pair], size: int, generated: bool) -> list[Group]:
+    """One group per question and wording: its answering sentences, then its near misses
+    and hardest plain negatives, at most ``size`` sentences in all."""
+    asked: dict[tuple[str, str, str], list[Pair]] = {}
+    for pair in pairs:
+        if pair.kind == "generated" and not generated:
+            continue
+        asked.setdefault((pair.qid, pair.language, pair.question), []).append(pair)
+    groups = []
+    for members in asked.values():
+        positives = [p for p in members if p.label == 1][:size]
+        others = sorted(
+            (p for p in members if p.label == 0), key=lambda p: (_ORDER.get(p.kind, 3), p.rank)
+        )
+        chosen = positives + others[: size - len(positives)]
+        if len(chosen) < 2 and not any(p.kind in NEAR_MISS_KINDS for p in chosen):
+            continue  # one plain sentence against "no answer" teaches nothing
+        groups.append(
+            Group(
+                members[0].question,
+                tuple(p.sentence for p in chosen),
+                tuple(range(len(positives))),
+            )
+        )
+    return groups
+
+
+def _batches(groups: list[Group], pairs_per_batch: int, rng: random.Random) -> list[list[int]]:
+    order = list(range(len(groups)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    width = 0
+    for index in order:
+        size = len(groups[index].sentences)
+        if current and width + size > pairs_per_batch:
+            batches.append(current)
+            current, width = [], 0
+        current.append(index)
+        width += size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _loss(logits: Any, null: Any, groups: list[Group]) -> Any:
+    """Mean over the batch's groups of -log P(right choice), the choices being the group's
+    sentences and "no answer"."""
+    import torch
+
+    losses = []
+    start = 0
+    for group in groups:
+        scores = torch.cat([logits[start : start + len(group.sentences)], null.view(1)])
+        start += len(group.sentences)
+        right = scores[list(group.positives)] if group.positives else null.view(1)
+        losses.append(torch.logsumexp(scores, 0) - torch.logsumexp(right, 0))
+    return torch.stack(losses).mean()
+
+
+def train_listwise(
+    network: Any,
+    tokenizer: Any,
+    pairs: Sequence[Pair],
+    work: Path,
+    options: Any,
+    report: Callable[[str], None],
+    evaluate: Callable[[Any, int], None] | None = None,
+) -> int:
+    """Fine-tune ``network`` listwise on groups of ``pairs`` (``options``: a
+    ``reader_train.TrainOptions``), fold the no-answer score into its head, and return the
+    number of pairs seen. A checkpoint in ``work`` makes a rerun resume."""
+    import torch
+
+    rng = random.Random(options.seed)
+    groups = groups_from(pairs, options.group_size, options.generated)
+    rng.shuffle(groups)
+    if options.max_pairs is not None:
+        kept, total = [], 0
+        for group in groups:
+            if total >= options.max_pairs:
+                break
+            kept.append(group)
+            total += len(group.sentences)
+        groups = kept
+    rows = [encode_pairs(tokenizer, g.question, g.sentences) for g in groups]
+    batches = _batches(groups, options.batch_size, rng)
+    names = set(trained_names(network))
+    parameters = [p for n, p in network.named_parameters() if n in names]
+    null = torch.nn.Parameter(torch.zeros(()))
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": parameters, "lr": options.learning_rate, "weight_decay": 0.01},
+            {"params": [null], "lr": options.null_learning_rate, "weight_decay": 0.0},
+        ]
+    )
+    warmup = max(1, int(len(batches) * options.warmup_share))
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (len(batches) - step) / max(1, len(batches) - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    checkpoint = work / "listwise-checkpoint.pt"
+    work.mkdir(parents=True, exist_ok=True)
+    start = 0
+    if checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["batches"] == len(batches):
+            network.load_state_dict(saved["network"], strict=False)
+            null.data.fill_(saved["null"])
+            optimiser.load_state_dict(saved["optimiser"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["torch_rng"])
+            start = saved["step"]
+            report(f"resumed at step {start} of {len(batches)}")
+    answerable = sum(bool(g.positives) for g in groups)
+    report(
+        f"{len(groups)} groups ({answerable} answerable), "
+        f"{sum(len(g.sentences) for g in groups)} pairs, {len(batches)} batches"
+    )
+    network.train()
+    pad = tokenizer.special["pad"]
+    started, running = time.perf_counter(), 0.0
+    seen = sum(len(groups[i].sentences) for b in batches[:start] for i in b)
+    for step in range(start, len(batches)):
+        members = [groups[i] for i in batches[step]]
+        ids, mask = batch_tensors([row for i in batches[step] for row in rows[i]], pad)
+        loss = _loss(network(ids, mask), null, members)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([*parameters, null], 1.0)
+        optimiser.step()
+        scheduler.step()
+        optimiser.zero_grad()
+        seen += sum(len(g.sentences) for g in members)
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step > start else value
+        done = step + 1
+        if done % options.checkpoint_every == 0 or done == len(batches):
+            per = (time.perf_counter() - started) / (done - start)
+            report(
+                f"step {done}/{len(batches)} loss {running:.3f} no-answer {float(null):.2f} "
+                f"{per:.2f} s/batch, {per * (len(batches) - done) / 60:.0f} min left"
+            )
+            trained = {n: p for n, p in network.state_dict().items() if n in names}
+            torch.save(
+                {
+                    "network": trained,
+                    "null": float(null),
+                    "optimiser": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "step": done,
+                    "batches": len(batches),
+                },
+                checkpoint,
+            )
+        every = options.evaluate_every
+        if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
+            network.eval()
+            evaluate(network, seen)
+            network.train()
+    with torch.no_grad():
+        # sigmoid(logit - no-answer): the probability the sentence beats "no answer".
+        network.head[1].bias -= null
+    return seen
