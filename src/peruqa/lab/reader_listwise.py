@@ -109,6 +109,8 @@ def train_listwise(
     number of pairs seen. A checkpoint in ``work`` makes a rerun resume."""
     import torch
 
+    from peruqa.lab.reader_train import warm_up_then_decay
+
     rng = random.Random(options.seed)
     groups = groups_from(pairs, options.group_size, options.generated)
     rng.shuffle(groups)
@@ -131,14 +133,7 @@ def train_listwise(
             {"params": [null], "lr": options.null_learning_rate, "weight_decay": 0.0},
         ]
     )
-    warmup = max(1, int(len(batches) * options.warmup_share))
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (len(batches) - step) / max(1, len(batches) - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
     checkpoint = work / "listwise-checkpoint.pt"
     work.mkdir(parents=True, exist_ok=True)
     start = 0

@@ -142,6 +142,21 @@ def train_reader(
     return network
 
 
+def warm_up_then_decay(optimiser: Any, steps: int, warmup_share: float) -> Any:
+    """The learning rate rises linearly over the first ``warmup_share`` of ``steps``, then
+    falls linearly to 0 at the last step."""
+    import torch
+
+    warmup = max(1, int(steps * warmup_share))
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+
+
 def _train_round(
     network: Any,
     tokenizer: Any,
@@ -162,14 +177,7 @@ def _train_round(
     names = set(trained_names(network))
     parameters = [p for n, p in network.named_parameters() if n in names]
     optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, int(len(batches) * options.warmup_share))
-
-    def rate(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (len(batches) - step) / max(1, len(batches) - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, rate)
+    scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     start = 0
     if checkpoint.is_file():
