@@ -163,9 +163,6 @@ class LibraryNames:
             strong = word in counts.acronyms or counts.titled[word] > 0
             self._names[word] = Name(word, label, frozenset(docs), strong)
 
-    def name(self, word: str) -> Name | None:
-        return self._names.get(word)
-
     def document_of(self, answer: str) -> str | None:
         """The document an earlier answer was quoted from: answers are sentences of the
         library, word for word (one or two, joined by a space)."""
@@ -232,14 +229,14 @@ class LibraryNames:
             )
             if known is not None:
                 run.append((token, known))
-            elif typed and not self.generic(token.word):
+            elif typed and not self._generic(token.word):
                 run.append((token, None))
             else:
                 close()
         close()
         return mentions
 
-    def generic(self, word: str) -> bool:
+    def _generic(self, word: str) -> bool:
         # A capitalised word the library holds but does not take as a name ("Peru",
         # "Country"); one it has never seen ("Oxfam") is a name it does not know.
         return word in self._words and word not in self._names
