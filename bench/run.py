@@ -261,14 +261,15 @@ def bench_reader(service: Any) -> float:
     question = "¿Desde cuándo trabaja la organización en el Perú?"
     retrieval = snapshot.retriever.retrieve(snapshot.retriever.embed(analyse(question)), 5)
     decision = snapshot.answerer.decider.decide(retrieval)
-    inputs = reader_inputs(decision.ranked[:READ_TOP])
+    sentences, before = reader_inputs(decision.ranked[:READ_TOP])
     costs = []
     for _ in range(30):
         cpu = time.process_time()
-        reader.score(question, inputs)
+        reader.score(question, sentences, before)
         costs.append((time.process_time() - cpu) * 1000)
     out(
-        f"reader, one call over {len(inputs)} sentences: CPU mean {statistics.fmean(costs):.1f} ms"
+        f"reader, one call over {len(sentences)} sentences: "
+        f"CPU mean {statistics.fmean(costs):.1f} ms"
         f"  p95 {pct(costs, 95):.1f} ms"
     )
     # Served, a read adds to a question's cost only when the reader is called.

@@ -51,6 +51,7 @@ class Pair:
     language: str
     qid: str
     rank: int = 0  # among a question's plain negatives, 0 shares the most words with it
+    before: str = ""  # the sentence before this one in its paragraph ("" for the first)
 
 
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
@@ -139,7 +140,9 @@ def near_miss(
 def _pair(
     question: str, owner: _Paragraph, index: int, label: int, kind: str, lang: str, qid: str
 ) -> Pair:
-    return Pair(question, owner.sentences[index].text, label, owner.article, kind, lang, qid)
+    before = owner.sentences[index - 1].text if index > 0 else ""
+    sentence = owner.sentences[index].text
+    return Pair(question, sentence, label, owner.article, kind, lang, qid, before=before)
 
 
 def squad_pairs(

@@ -33,6 +33,7 @@ class Group:
     question: str
     sentences: tuple[str, ...]
     positives: tuple[int, ...]  # empty: no sentence answers, the no-answer option is right
+    before: tuple[str, ...] = ()  # the sentence before each (``Pair.before``)
 
 
 def groups_from(pairs: Sequence[Pair], size: int, generated: bool) -> list[Group]:
@@ -57,6 +58,7 @@ def groups_from(pairs: Sequence[Pair], size: int, generated: bool) -> list[Group
                 members[0].question,
                 tuple(p.sentence for p in chosen),
                 tuple(range(len(positives))),
+                tuple(p.before for p in chosen),
             )
         )
     return groups
@@ -122,7 +124,10 @@ def train_listwise(
             kept.append(group)
             total += len(group.sentences)
         groups = kept
-    rows = [encode_pairs(tokenizer, g.question, g.sentences) for g in groups]
+    rows = [
+        encode_pairs(tokenizer, g.question, g.sentences, g.before if options.context else None)
+        for g in groups
+    ]
     batches = _batches(groups, options.batch_size, rng)
     names = set(trained_names(network))
     parameters = [p for n, p in network.named_parameters() if n in names]

@@ -56,6 +56,7 @@ class RankItem:
     question: str
     sentences: tuple[str, ...]
     gold: frozenset[int]  # the sentences that hold an answer
+    before: tuple[str, ...] = ()  # the sentence before each ("" for the first)
 
 
 def held_out_items(squad_dir: Path) -> list[RankItem]:
@@ -78,13 +79,15 @@ def held_out_items(squad_dir: Path) -> list[RankItem]:
                 gold = frozenset(
                     i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
                 )
-                items.append(RankItem(qa["question"], texts, gold))
+                items.append(RankItem(qa["question"], texts, gold, ("", *texts[:-1])))
     return items
 
 
 def first_share(reader: Reader, items: list[RankItem]) -> float:
     """Share of ``items`` whose answering sentence the reader scores highest."""
-    first = sum(int(np.argmax(reader.score(i.question, i.sentences))) in i.gold for i in items)
+    first = sum(
+        int(np.argmax(reader.score(i.question, i.sentences, i.before))) in i.gold for i in items
+    )
     return first / max(len(items), 1)
 
 

@@ -87,7 +87,7 @@ def read_rows(
             continue
         top = decision.ranked[:READ_TOP]
         rows.old[i] = decision.probability
-        rows.read[i, : len(top)] = reader.score(question.text, reader_inputs(top))
+        rows.read[i, : len(top)] = reader.score(question.text, *reader_inputs(top))
         rows.ranker[i, : len(top)] = decision.scores[: len(top)]
         for j, candidate in enumerate(top):
             quote = " ".join(s.text for s in quoted_sentences(candidate))

@@ -43,10 +43,14 @@ class TrainOptions:
     listwise: bool = False
     group_size: int = 4
     null_learning_rate: float = 5e-3
+    context: bool = False  # read the sentence before each candidate too (``qa/reader``)
 
 
-def _tokenise(tokenizer: Any, pairs: Sequence[Pair]) -> list[list[int]]:
-    return [encode_pairs(tokenizer, p.question, [p.sentence])[0] for p in pairs]
+def _tokenise(tokenizer: Any, pairs: Sequence[Pair], context: bool) -> list[list[int]]:
+    return [
+        encode_pairs(tokenizer, p.question, [p.sentence], [p.before] if context else None)[0]
+        for p in pairs
+    ]
 
 
 def _batches(lengths: list[int], size: int, rng: random.Random) -> list[list[int]]:
@@ -108,7 +112,7 @@ def train_reader(
 
         seen = train_listwise(network, tokenizer, pairs, work, options, report, evaluate)
         network.eval()
-        save(network, output, {"pairs": seen, "options": asdict(options)})
+        save(network, output, _meta(seen, options))
         return network
     sampled = 0
     for round_ in range(options.rounds):
@@ -116,7 +120,7 @@ def train_reader(
         rng = random.Random(seed)
         chosen = _sample(pairs, options, rng)
         sampled += len(chosen)
-        rows = _tokenise(tokenizer, chosen)
+        rows = _tokenise(tokenizer, chosen, options.context)
         labels = [p.label for p in chosen]
         batches = _batches([len(r) for r in rows], options.batch_size, rng)
         if start is not None or round_ > 0:
@@ -137,9 +141,13 @@ def train_reader(
         )
     assert network is not None
     network.eval()
-    meta = {"pairs": sampled, "options": asdict(options)}
-    save(network, output, meta)
+    save(network, output, _meta(sampled, options))
     return network
+
+
+def _meta(pairs: int, options: TrainOptions) -> dict[str, Any]:
+    # "context" tells ``Reader.load`` to read the sentence before each candidate too.
+    return {"pairs": pairs, "context": options.context, "options": asdict(options)}
 
 
 def warm_up_then_decay(optimiser: Any, steps: int, warmup_share: float) -> Any:

@@ -28,23 +28,40 @@ from peruqa.errors import ModelFileError
 
 READER_FILE = Path(__file__).with_name("reader.safetensors")
 READER_META = Path(__file__).with_name("reader.json")
-FORMAT = 2  # 2: every layer, mean pooling, e5's query prefix, no previous sentence
+FORMAT = 2  # 2: every layer, mean pooling, e5's query prefix; "context" in the metadata
 LAYERS = 12
 MAX_TOKENS = 96  # question and sentence; longer sentences are cut at the end
 QUESTION_TOKENS = 40  # a longer question is cut, so the sentence always has room
+# A reader trained with context also reads the end of the sentence before the candidate,
+# which names what its "it" or "the city" is.
+CONTEXT_TOKENS = 40
+CONTEXT_MAX_TOKENS = MAX_TOKENS + CONTEXT_TOKENS + 2
 PREFIX = "query: "  # e5's own marker for the asking side
 _FIX = "Run 'peruqa train --reader' or restore the file with 'git checkout src/peruqa/qa/'."
 
 
-def encode_pairs(tokenizer: Any, question: str, sentences: Sequence[str]) -> list[list[int]]:
-    """Token ids ``<s> query: question </s></s> sentence </s>`` for each sentence."""
+def encode_pairs(
+    tokenizer: Any,
+    question: str,
+    sentences: Sequence[str],
+    before: Sequence[str] | None = None,
+) -> list[list[int]]:
+    """Token ids ``<s> query: question </s></s> sentence </s>`` for each sentence; with
+    ``before`` (the sentence preceding each, "" for none), ``<s> query: question </s></s>
+    end of the sentence before </s></s> sentence </s>``."""
     ids = tokenizer.ids([PREFIX + question, *sentences])
     asked = ids[0][:QUESTION_TOKENS]
     bos, eos = tokenizer.special["bos"], tokenizer.special["eos"]
+    contexts: list[list[int]] = [[] for _ in sentences]
+    limit = MAX_TOKENS
+    if before is not None:
+        limit = CONTEXT_MAX_TOKENS
+        tails = (found[-CONTEXT_TOKENS:] for found in tokenizer.ids(list(before)))
+        contexts = [[*tail, eos, eos] if tail else [] for tail in tails]
     rows = []
-    for sentence in ids[1:]:
-        row = [bos, *asked, eos, eos, *sentence]
-        rows.append([*row[: MAX_TOKENS - 1], eos])
+    for sentence, context in zip(ids[1:], contexts, strict=True):
+        row = [bos, *asked, eos, eos, *context, *sentence]
+        rows.append([*row[: limit - 1], eos])
     return rows
 
 
@@ -117,8 +134,11 @@ def _check(path: Path, meta_path: Path) -> dict[str, Any]:
 class Reader:
     """Scores (question, sentence) pairs; one forward pass per call, one thread."""
 
-    def __init__(self, network: Any, tokenizer: Any, digest: str = "") -> None:
+    def __init__(
+        self, network: Any, tokenizer: Any, digest: str = "", context: bool = False
+    ) -> None:
         self.digest = digest  # the parameter file's hash: what this reader is
+        self.context = context  # trained to read the sentence before each candidate
         self._network = network
         self._tokenizer = tokenizer
         self._pad = tokenizer.special["pad"]
@@ -163,15 +183,20 @@ class Reader:
             network = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                 network, set(quantised_layers(network)), dtype=torch.qint8
             )
-        return cls(network, E5Tokenizer(base), meta["sha256"])
+        return cls(network, E5Tokenizer(base), meta["sha256"], bool(meta.get("context", False)))
 
-    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        """Probability that each sentence answers ``question``."""
+    def score(
+        self, question: str, sentences: Sequence[str], before: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """Probability that each sentence answers ``question``; ``before`` (the sentence
+        preceding each) is read only by a reader trained with context."""
         if not sentences:
             return np.zeros(0)
         import torch
 
-        rows = encode_pairs(self._tokenizer, question, sentences)
+        if self.context and before is None:
+            before = [""] * len(sentences)
+        rows = encode_pairs(self._tokenizer, question, sentences, before if self.context else None)
         logits = []
         with self._lock, torch.inference_mode():
             # One pass per sentence: int8 activations are scaled over the whole batch (its

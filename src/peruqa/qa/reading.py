@@ -90,9 +90,15 @@ class ReadingModel:
         return self.band[0] <= probability <= self.band[1]
 
 
-def reader_inputs(candidates: list[Candidate]) -> list[str]:
-    """What the reader reads of each candidate: its sentence."""
-    return [candidate.sentence.text for candidate in candidates]
+def reader_inputs(candidates: list[Candidate]) -> tuple[list[str], list[str]]:
+    """What the reader reads of each candidate: its sentence, and the sentence before it in
+    its passage ("" for the first; only a reader trained with context reads it)."""
+    before = []
+    for candidate in candidates:
+        sentences = candidate.passage.chunk.sentences
+        at = next((i for i, s in enumerate(sentences) if s.start == candidate.sentence.start), 0)
+        before.append(sentences[at - 1].text if at > 0 else "")
+    return [candidate.sentence.text for candidate in candidates], before
 
 
 def choose(read: np.ndarray, ranker: np.ndarray, weight: float) -> int:
@@ -128,7 +134,7 @@ class Reading:
         if not decision.ranked or not model.reads(decision.probability):
             return decision
         top = decision.ranked[:READ_TOP]
-        read = self.reader.score(question, reader_inputs(top))
+        read = self.reader.score(question, *reader_inputs(top))
         chosen = choose(read, np.asarray(decision.scores[: len(top)]), model.rank_weight)
         row = stack_row(decision.probability, read, chosen, cross)
         odds = float(model.stack.score(row[None, :])[0])
