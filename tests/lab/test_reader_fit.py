@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from peruqa.lab.reader_fit import (
-    MAX_READ_SHARE,
+    MAX_SENTENCES_READ,
     MIN_GAIN,
     decide,
     first_shares,
@@ -49,10 +49,24 @@ def test_a_reader_that_knows_is_served_and_beats_the_linear_decision_out_of_fold
     model = fit_reading(knows, THRESHOLD, lambda _: None)
     assert model is not None
     linear = summarise(knows, decide(knows, None, THRESHOLD))
-    served = summarise(knows, out_of_fold(knows, model.band, THRESHOLD))
+    served = summarise(knows, out_of_fold(knows, model.band, THRESHOLD, model.read_top))
     assert served.overall > linear.overall + MIN_GAIN
-    # Within its budget: reading every unsure question would cost too much CPU.
-    assert 0.0 < served.read_share <= MAX_READ_SHARE
+    # Within its budget: every question is unsure here, so only the first candidate of each
+    # can be read (four would cost too much CPU).
+    assert model.read_top == 1
+    assert 0.0 < served.sentences <= MAX_SENTENCES_READ
+
+
+def test_a_reader_that_only_moves_the_threshold_is_not_served() -> None:
+    # The linear probability already separates the questions, but the threshold in force
+    # (0.5) declines them all; a reader that knows what the linear model knows would win
+    # only what a lower threshold wins.
+    knows = rows(reader_knows=True)
+    old = np.where(knows.answerable, 0.45, 0.15)
+    echo = ReadRows(**{**knows.__dict__, "old": old})
+    echo.read[:, 0] = np.where(knows.answerable, 0.6, 0.4)
+    assert summarise(echo, decide(echo, None, THRESHOLD)).overall < 0.6
+    assert fit_reading(echo, THRESHOLD, lambda _: None) is None
 
 
 def test_a_reader_that_guesses_is_never_served() -> None:

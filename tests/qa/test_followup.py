@@ -46,6 +46,9 @@ def test_without_history_a_question_is_read_as_typed(followups: FollowUps) -> No
         "¿y cuál es su teléfono?",  # Spanish opener and possessive
         "cual es su telefono",  # as visitors type it: no accents, no marks
         "What do they do there?",  # pronoun and "there" as a place
+        "When was the report published online?",  # "the report": which one, it does not say
+        "¿cuál es el número de teléfono del programa?",  # "del" holds the article
+        "¿quién les paga el salario mensual?",  # "les" is only ever an object pronoun
     ],
 )
 def test_a_follow_up_carries_the_earlier_subject_and_document(
@@ -98,9 +101,18 @@ def test_a_bare_new_subject_asks_the_earlier_question_again(followups: FollowUps
         assert "Puno" not in reading.text
 
 
-def test_a_question_that_stands_on_its_own_is_read_as_typed(followups: FollowUps) -> None:
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which organisation has run mobile clinics in Cusco since 1984?",
+        # "del programa de ..." says which programme: nothing to carry.
+        "¿Cuál es el presupuesto del programa de salud materna en Ayacucho?",
+    ],
+)
+def test_a_question_that_stands_on_its_own_is_read_as_typed(
+    followups: FollowUps, question: str
+) -> None:
     history = [Turn(DIRECTOR, DIRECTOR_ANSWER)]
-    question = "Which organisation has run mobile clinics in Cusco since 1984?"
     reading = followups.read(question, history)
     assert reading.context is None and reading.text == question
 

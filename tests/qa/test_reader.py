@@ -95,3 +95,23 @@ def test_reader_scores_do_not_depend_on_the_other_candidates(reader: Reader) -> 
     together = reader.score(question, [ANSWERS, NEAR_MISS])
     alone = reader.score(question, [ANSWERS])
     assert together[0] == pytest.approx(alone[0], abs=1e-9)
+
+
+@pytest.mark.real_model
+def test_context_is_the_end_of_the_sentence_before_and_the_candidate_comes_last() -> None:
+    from peruqa.qa.reader import CONTEXT_TOKENS, encode_pairs
+    from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+
+    tokenizer = E5Tokenizer(read_e5_file(package_file()))
+    question, sentence = "Who built it?", "It was built in 1900."
+    plain = encode_pairs(tokenizer, question, [sentence])[0]
+    # The first sentence of a paragraph has nothing before it: the row is the plain one.
+    assert encode_pairs(tokenizer, question, [sentence], [""])[0] == plain
+    before = "word " * 200 + "The tower stands in Lima."
+    row = encode_pairs(tokenizer, question, [sentence], [before])[0]
+    eos = tokenizer.special["eos"]
+    assert len(row) == len(plain) + CONTEXT_TOKENS + 2
+    candidate = len(tokenizer.ids([sentence])[0]) + 1
+    assert row[-candidate:] == plain[-candidate:]
+    lima = tokenizer.ids(["The tower stands in Lima."])[0]
+    assert row[-candidate - 2 - len(lima) : -candidate] == [*lima, eos, eos]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, cast
 
 import numpy as np
@@ -12,7 +13,15 @@ from peruqa.errors import ModelFileError
 from peruqa.qa.decision import Decision
 from peruqa.qa.model import Linear
 from peruqa.qa.reader import Reader
-from peruqa.qa.reading import STACK_FEATURES, Reading, ReadingModel, choose, stack_row
+from peruqa.qa.reading import (
+    READ_TOP,
+    STACK_FEATURES,
+    Reading,
+    ReadingModel,
+    choose,
+    reader_inputs,
+    stack_row,
+)
 
 
 def test_a_large_weight_keeps_the_rankers_order_and_none_follows_the_reader() -> None:
@@ -31,9 +40,13 @@ class ScriptedReader:
     def __init__(self, table: dict[str, float]) -> None:
         self.table = table
         self.asked: list[str] = []
+        self.read: list[tuple[list[str], list[str] | None]] = []
 
-    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+    def score(
+        self, question: str, sentences: Sequence[str], before: Sequence[str] | None = None
+    ) -> np.ndarray:
         self.asked.append(question)
+        self.read.append((list(sentences), None if before is None else list(before)))
         return np.array([self.table[s] for s in sentences])
 
 
@@ -106,6 +119,29 @@ def test_stack_features_name_the_chosen_sentence_and_its_best_rival() -> None:
     assert row[3] == pytest.approx(row[1] - row[2])
 
 
+def test_the_reader_reads_only_its_fitted_number_of_candidates() -> None:
+    scripted = ScriptedReader({"First.": 0.9, "Second.": 0.95, "Third.": 0.99})
+    narrow = Reading(cast(Reader, scripted), replace(model(weight=0.0), read_top=1))
+    read = narrow.refine("When?", decision_over("First.", "Second.", "Third."), False, 0.5)
+    assert [sentences for sentences, _ in scripted.read] == [["First."]]
+    assert [c.sentence.text for c in read.ranked] == ["First.", "Second.", "Third."]
+
+
+def test_the_reader_is_given_the_sentence_before_each_candidate() -> None:
+    decision = decision_over("It rained.", "Then the river rose.", "Roads closed.")
+    shuffled = [decision.ranked[2], decision.ranked[0]]
+    sentences, before = reader_inputs(shuffled)
+    assert sentences == ["Roads closed.", "It rained."]
+    assert before == ["Then the river rose.", ""]
+
+
+def test_an_entry_without_a_width_reads_the_most_candidates() -> None:
+    entry = model().entry()
+    del entry["read_top"]
+    loaded = ReadingModel.from_entry(entry, "x")
+    assert loaded is not None and loaded.read_top == READ_TOP
+
+
 def test_a_reader_fitted_not_to_read_is_never_loaded() -> None:
     assert ReadingModel.from_entry(None, "x") is None
 
@@ -123,6 +159,8 @@ def test_a_model_entry_round_trips() -> None:
         {**model().entry(), "rank_weight": -1},
         {**model().entry(), "band": [0.9, 0.1]},
         {**model().entry(), "threshold": 1.5},
+        {**model().entry(), "read_top": 0},
+        {**model().entry(), "read_top": READ_TOP + 1},
         {**model().entry(), "stack": {"mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0}},
     ],
 )

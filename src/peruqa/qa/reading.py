@@ -3,7 +3,7 @@
 The linear ranker and decision (``decision``) are cheap and count shared words; the reader
 (``reader``) reads the question with each sentence, which chooses better but costs a
 forward pass of a 12-layer transformer. So the reader reads only questions whose linear
-probability falls in a fitted ``band``: it reads the ranker's top ``READ_TOP`` candidates,
+probability falls in a fitted ``band``: it reads the ranker's top ``read_top`` candidates,
 re-chooses the quote (its log-odds plus ``rank_weight`` × the ranker's lead), and a small
 logistic stack over both models' scores (``STACK_FEATURES``) gives the probability that
 the chosen quote answers. Outside the band the linear decision stands unread.
@@ -31,8 +31,9 @@ from peruqa.qa.decision import Decision
 from peruqa.qa.model import Linear, parse_linear
 from peruqa.qa.reader import READER_META, Reader
 
-# Candidates the reader reads: the ranker's top few nearly always hold the answer, and each
-# read costs a forward pass (docs/reader.md has the share).
+# The most candidates the reader reads: the ranker's top few nearly always hold the answer,
+# and each read costs a forward pass (docs/reader.md has the share). The fit chooses how
+# many of them (``ReadingModel.read_top``) within the CPU budget.
 READ_TOP = 4
 STACK_FEATURES = ("decision", "reader_chosen", "reader_runner_up", "reader_margin", "cross")
 _CLIP = 8.0
@@ -55,6 +56,7 @@ class ReadingModel:
     rank_weight: float  # added to the reader's log-odds per unit of ranker lead
     stack: Linear  # log-odds that the chosen quote answers, over ``STACK_FEATURES``
     threshold: float  # the stack's own answer threshold (fitted with it)
+    read_top: int = READ_TOP  # how many of the ranker's first candidates it reads
 
     @classmethod
     def from_entry(cls, entry: Any, where: str) -> ReadingModel | None:
@@ -64,20 +66,24 @@ class ReadingModel:
             low, high = (float(v) for v in entry["band"])
             weight = float(entry["rank_weight"])
             threshold = float(entry["threshold"])
+            read_top = int(entry.get("read_top", READ_TOP))
         except (KeyError, TypeError, ValueError) as error:
             raise ModelFileError(f"{where}: the reader's decision is incomplete.") from error
         if not 0.0 <= low <= high <= 1.0 or not 0.0 < threshold < 1.0:
             raise ModelFileError(f"{where}: the reader's band or threshold is outside 0..1.")
         if not math.isfinite(weight) or weight < 0:
             raise ModelFileError(f"{where}: the reader's rank weight is not a weight.")
+        if not 1 <= read_top <= READ_TOP:
+            raise ModelFileError(f"{where}: the reader reads 1 to {READ_TOP} candidates.")
         stack = parse_linear(entry.get("stack"), len(STACK_FEATURES), f"{where} stack")
-        return cls((low, high), weight, stack, threshold)
+        return cls((low, high), weight, stack, threshold, read_top)
 
     def entry(self) -> dict[str, Any]:
         return {
             "band": list(self.band),
             "rank_weight": self.rank_weight,
             "threshold": self.threshold,
+            "read_top": self.read_top,
             "stack": {
                 "mean": list(self.stack.mean),
                 "scale": list(self.stack.scale),
@@ -133,7 +139,7 @@ class Reading:
         model = self.model
         if not decision.ranked or not model.reads(decision.probability):
             return decision
-        top = decision.ranked[:READ_TOP]
+        top = decision.ranked[: model.read_top]
         read = self.reader.score(question, *reader_inputs(top))
         chosen = choose(read, np.asarray(decision.scores[: len(top)]), model.rank_weight)
         row = stack_row(decision.probability, read, chosen, cross)

@@ -83,7 +83,8 @@ LANGUAGE = Language(
     followup_nouns=frozenset(
         """
         organisation organization organisations organizations agency ngo group programme
-        program project initiative office delegation partner institution charity
+        program project initiative office delegation partner institution charity report
+        document study survey
         """.split()
     ),
     # Words after such a noun that say which one it is ("the programme of health").

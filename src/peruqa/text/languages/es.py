@@ -71,22 +71,30 @@ LANGUAGE = Language(
         "y en cuanto a",
         "en cuanto a",
         "y sobre",
+        "con respecto a",
+        "en el caso de",
+        "acerca de",
         "y",
         "tambien",
     ),
     # "el" (article) and "la"/"lo" (also articles) are left out: folded, "él" is "el".
+    # "le"/"les" are only ever object pronouns ("¿quién les da agua?").
     followup_references=frozenset(
-        "su sus suyo suya ella ellas ellos eso esto aquello dicho dicha dichos dichas".split()
+        """
+        su sus suyo suya ella ellas ellos ello eso esto estos aquello dicho dicha dichos dichas
+        le les
+        """.split()
     ),
     followup_personal=frozenset("su sus ella".split()),
     followup_place=frozenset({"ahi", "alli", "alla", "aqui"}),
     existential=frozenset(),  # "hay" is the existential; "ahí" is always a place
     # "esta"/"este" are left out: without accents "esta" is also the verb ("donde esta ...").
-    followup_determiners=frozenset("ese esa esos esas aquel aquella el la los las".split()),
+    # "del"/"al" hold the article: "el presupuesto del proyecto" is "of the project".
+    followup_determiners=frozenset("ese esa esos esas aquel aquella el la los las del al".split()),
     followup_nouns=frozenset(
         """
         organizacion organizaciones agencia ong grupo programa proyecto iniciativa oficina
-        delegacion socio institucion entidad
+        delegacion socio institucion entidad informe reporte documento estudio encuesta
         """.split()
     ),
     followup_qualifiers=frozenset("de del sobre para en".split()),

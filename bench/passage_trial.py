@@ -1,0 +1,120 @@
+"""Issue 21's passage reader (``lab/reader_passage``): trained from a pairwise reader's
+checkpoint, measured as the curve measures the pairwise reader: how often the answering
+sentence comes first among its gold paragraph's sentences, on the measure-only SQuAD
+articles (a seeded sample of 300 during training, all at the end), and how well its
+no-answer score separates their answerable questions from the unanswerable ones (AUC).
+Run it with the machine to itself.
+
+    .venv/bin/python bench/passage_trial.py --init data/reader-trial2/english2 \\
+        --work data/passage --max-items 6000
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peruqa.lab.reader_data import read_squad
+from peruqa.lab.reader_file import freeze_embeddings
+from peruqa.lab.reader_passage import (
+    PassageOptions,
+    first_share,
+    make_passage_network,
+    passage_items,
+    score_items,
+    train_passage,
+)
+from peruqa.lab.reader_pipeline import training_articles
+from peruqa.lab.roles import load_roles
+from peruqa.lab.train_data import held_out_articles
+from peruqa.qa.reader import make_network
+from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "reader_curve_results.txt"
+
+
+def auc(positive: list[float], negative: list[float]) -> float:
+    """Probability that a random positive scores above a random negative."""
+    values = np.asarray(positive + negative)
+    ranks = values.argsort().argsort() + 1.0
+    n_pos, n_neg = len(positive), len(negative)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / max(n_pos * n_neg, 1))
+
+
+def main() -> None:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--init", type=Path, required=True, help="a pairwise stage's folder")
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--max-items", type=int, default=6000)
+    parser.add_argument("--learning-rate", type=float, default=3e-5)
+    parser.add_argument("--every", type=int, default=250)
+    args = parser.parse_args()
+
+    roles = load_roles(ROOT)
+    base = read_e5_file(package_file())
+    tokenizer = E5Tokenizer(base)
+    pair = make_network(base)
+    freeze_embeddings(pair)
+    saved = torch.load(args.init / "reader-checkpoint-0.pt", weights_only=False)
+    pair.load_state_dict(saved["network"], strict=False)
+    network = make_passage_network(pair)
+
+    held = [
+        a
+        for a in read_squad(roles.squad_folder / "squad2-dev-subset.json")
+        if a["title"] in held_out_articles()
+    ]
+    measured = [i for i in passage_items(held) if len(i.sentences) >= 2 or not i.gold]
+    answerable = [i for i in measured if i.gold]
+    sample = random.Random(7).sample(answerable, min(300, len(answerable)))
+    started = time.perf_counter()
+    log = RESULTS.open("a", encoding="utf-8")
+
+    def record(line: str) -> None:
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    def evaluate(model: Any, seen: int) -> None:
+        minutes = (time.perf_counter() - started) / 60
+        share = first_share(model, tokenizer, sample)
+        record(
+            f"passage\tquestions {seen}\ttrain+eval minutes {minutes:.1f}\t"
+            f"first (sample of {len(sample)}) {share:.3f}"
+        )
+
+    options = PassageOptions(
+        max_items=args.max_items, learning_rate=args.learning_rate, evaluate_every=args.every
+    )
+    record(f"# {time.strftime('%Y-%m-%d %H:%M')} passage reader from {args.init}: {options}")
+    network.eval()
+    evaluate(network, 0)
+    items = passage_items(training_articles(roles.squad_folder))
+    train_passage(network, tokenizer, items, args.work, options, print, evaluate)
+    share = first_share(network, tokenizer, answerable)
+    record(f"end\tpassage first, all {len(answerable)}: {share:.3f}")
+    scored = score_items(network, tokenizer, measured)
+    margin = [float(s[:-1].max() - s[-1]) for s in scored]
+    right, unanswerable = [], []
+    for value, scores, item in zip(margin, scored, measured, strict=True):
+        if not item.gold:
+            unanswerable.append(value)
+        elif int(np.argmax(scores[:-1])) in item.gold:
+            right.append(value)
+    record(
+        f"end\tno-answer margin AUC, answered right ({len(right)}) against unanswerable "
+        f"({len(unanswerable)}): {auc(right, unanswerable):.3f}"
+    )
+    log.close()
+
+
+if __name__ == "__main__":
+    main()

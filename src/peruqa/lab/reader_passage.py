@@ -1,0 +1,247 @@
+"""A research trial for issue 21: the passage reader.
+
+The pairwise reader reads the question with one sentence at a time, and its answering
+sentence comes first for about 0.875 of held-out questions whatever the recipe
+(bench/reader_research.md). The passage reader reads the question with the whole
+paragraph at once, as a span head would, so each sentence is read in its context: every
+sentence is scored from the mean of its own tokens, and a "no answer" score from the mean
+of all tokens competes with them (SQuAD 2.0's null option). It starts from a trained
+pairwise reader, whose head scores the sentences at first exactly as it would alone.
+
+Not served: this module only trains and measures.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from peruqa.ingest.chunking import split_sentences
+from peruqa.lab.reader_file import trained_names
+from peruqa.lab.reader_train import warm_up_then_decay
+from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
+
+MAX_TOKENS = 320  # question and paragraph; sentences past it are not read
+
+
+@dataclass(frozen=True)
+class PassageItem:
+    question: str
+    sentences: tuple[str, ...]
+    gold: frozenset[int]  # the sentences holding an answer; empty: unanswerable
+
+
+@dataclass(frozen=True)
+class PassageOptions:
+    seed: int = 13
+    batch_size: int = 8
+    learning_rate: float = 3e-5
+    null_learning_rate: float = 5e-3
+    warmup_share: float = 0.1
+    max_items: int | None = 6000
+    checkpoint_every: int = 25
+    evaluate_every: int = 0
+    threads: int = 2
+
+
+def passage_items(articles: Sequence[dict[str, Any]]) -> list[PassageItem]:
+    """Every question of ``articles`` with its paragraph's sentences."""
+    items = []
+    for article in articles:
+        for paragraph in article["paragraphs"]:
+            sentences = split_sentences(paragraph["context"])
+            texts = tuple(s.text for s in sentences)
+            for qa in paragraph["qas"]:
+                if qa.get("is_impossible"):
+                    items.append(PassageItem(qa["question"], texts, frozenset()))
+                    continue
+                starts = {a["answer_start"] for a in qa["answers"]}
+                gold = frozenset(
+                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
+                )
+                if gold:
+                    items.append(PassageItem(qa["question"], texts, gold))
+    return items
+
+
+def encode_passage(
+    tokenizer: Any, question: str, sentences: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """Token ids ``<s> query: question </s></s> sentence sentence ... </s>`` and, per token,
+    the sentence it belongs to (-1 for the question and the markers)."""
+    ids = tokenizer.ids([PREFIX + question, *sentences])
+    bos, eos = tokenizer.special["bos"], tokenizer.special["eos"]
+    row = [bos, *ids[0][:QUESTION_TOKENS], eos, eos]
+    owner = [-1] * len(row)
+    for index, sentence in enumerate(ids[1:]):
+        piece = sentence[: MAX_TOKENS - 1 - len(row)]
+        row += piece
+        owner += [index] * len(piece)
+    return [*row, eos], [*owner, -1]
+
+
+def make_passage_network(pair_network: Any) -> Any:
+    """The passage reader, from a pairwise reader's encoder and head."""
+    import torch
+
+    class PassageNetwork(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = pair_network.encoder
+            self.head = pair_network.head
+            self.null = torch.nn.Linear(self.head[1].in_features, 1)
+            torch.nn.init.zeros_(self.null.weight)
+            torch.nn.init.zeros_(self.null.bias)
+
+        def forward(
+            self, ids: torch.Tensor, mask: torch.Tensor, owners: list[list[int]]
+        ) -> list[torch.Tensor]:
+            """Per item: its sentences' scores, then the no-answer score."""
+            hidden = self.encoder(ids, mask)
+            out = []
+            for b, owner in enumerate(owners):
+                tokens = torch.tensor(owner)
+                count = int(tokens.max()) + 1
+                member = (tokens[None, :] == torch.arange(count)[:, None]).to(hidden.dtype)
+                own = hidden[b, : len(owner)]
+                pooled = member @ own / member.sum(1, keepdim=True).clamp(min=1.0)
+                scores = self.head(pooled).squeeze(-1)
+                null = self.null(own.mean(0))
+                out.append(torch.cat([scores, null]))
+            return out
+
+    return PassageNetwork()
+
+
+def _loss(outputs: list[Any], items: list[PassageItem]) -> Any:
+    import torch
+
+    losses = []
+    for scores, item in zip(outputs, items, strict=True):
+        read = len(scores) - 1
+        right = [i for i in item.gold if i < read] if item.gold else [read]
+        losses.append(torch.logsumexp(scores, 0) - torch.logsumexp(scores[right], 0))
+    return torch.stack(losses).mean()
+
+
+def score_items(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> list[np.ndarray]:
+    """Per item: its read sentences' scores, then the no-answer score (network in eval)."""
+    import torch
+
+    pad = tokenizer.special["pad"]
+    scored = []
+    with torch.inference_mode():
+        for item in items:
+            row, owner = encode_passage(tokenizer, item.question, item.sentences)
+            ids, mask = batch_tensors([row], pad)
+            scored.append(network(ids, mask, [owner])[0].numpy().astype(np.float64))
+    return scored
+
+
+def first_share(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> float:
+    """Share of answerable ``items`` whose answering sentence scores highest of its
+    paragraph's sentences (the no-answer score left out)."""
+    answerable = [i for i in items if i.gold]
+    scored = score_items(network, tokenizer, answerable)
+    first = sum(int(np.argmax(s[:-1])) in i.gold for s, i in zip(scored, answerable, strict=True))
+    return first / max(len(answerable), 1)
+
+
+def train_passage(
+    network: Any,
+    tokenizer: Any,
+    items: Sequence[PassageItem],
+    work: Path,
+    options: PassageOptions,
+    report: Callable[[str], None] = print,
+    evaluate: Callable[[Any, int], None] | None = None,
+) -> None:
+    """Fine-tune ``network`` on ``items``; a checkpoint in ``work`` makes a rerun resume."""
+    import torch
+
+    torch.manual_seed(options.seed)
+    torch.set_num_threads(options.threads)
+    rng = random.Random(options.seed)
+    chosen = [i for i in items if len(i.sentences) >= 2 or not i.gold]
+    rng.shuffle(chosen)
+    chosen = chosen[: options.max_items]
+    rows = [encode_passage(tokenizer, i.question, i.sentences) for i in chosen]
+    # An answer past MAX_TOKENS cannot be read: such items teach nothing.
+    kept = [
+        k
+        for k, (item, (_, owner)) in enumerate(zip(chosen, rows, strict=True))
+        if not item.gold or min(item.gold) <= max(owner)
+    ]
+    order = sorted(kept, key=lambda k: len(rows[k][0]))
+    batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
+    rng.shuffle(batches)
+    names = set(trained_names(network))  # the layers, the head and the no-answer score
+    parameters = [
+        p for n, p in network.named_parameters() if n in names and not n.startswith("null.")
+    ]
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": parameters, "lr": options.learning_rate, "weight_decay": 0.01},
+            {"params": list(network.null.parameters()), "lr": options.null_learning_rate},
+        ]
+    )
+    scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
+    checkpoint = work / "passage-checkpoint.pt"
+    work.mkdir(parents=True, exist_ok=True)
+    start = 0
+    if checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["batches"] == len(batches):
+            network.load_state_dict(saved["network"], strict=False)
+            optimiser.load_state_dict(saved["optimiser"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["torch_rng"])
+            start = saved["step"]
+            report(f"resumed at step {start} of {len(batches)}")
+    unanswerable = sum(not chosen[k].gold for k in kept)
+    report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
+    network.train()
+    pad = tokenizer.special["pad"]
+    started, running = time.perf_counter(), 0.0
+    for step in range(start, len(batches)):
+        batch = batches[step]
+        ids, mask = batch_tensors([rows[k][0] for k in batch], pad)
+        loss = _loss(network(ids, mask, [rows[k][1] for k in batch]), [chosen[k] for k in batch])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(network.parameters()), 1.0)
+        optimiser.step()
+        scheduler.step()
+        optimiser.zero_grad()
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step > start else value
+        done = step + 1
+        if done % options.checkpoint_every == 0 or done == len(batches):
+            per = (time.perf_counter() - started) / (done - start)
+            report(
+                f"step {done}/{len(batches)} loss {running:.3f} "
+                f"{per:.2f} s/batch, {per * (len(batches) - done) / 60:.0f} min left"
+            )
+            state = {n: p for n, p in network.state_dict().items() if n in names}
+            torch.save(
+                {
+                    "network": state,
+                    "optimiser": optimiser.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                    "step": done,
+                    "batches": len(batches),
+                },
+                checkpoint,
+            )
+        every = options.evaluate_every
+        if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
+            network.eval()
+            evaluate(network, done * options.batch_size)
+            network.train()
+    network.eval()
