@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--max-items", type=int, default=6000)
     parser.add_argument("--learning-rate", type=float, default=3e-5)
     parser.add_argument("--every", type=int, default=250)
+    parser.add_argument("--skip-items", type=int, default=0)
+    parser.add_argument("--resume-passage", type=Path, help="a passage run's work folder")
     args = parser.parse_args()
 
     roles = load_roles(ROOT)
@@ -66,6 +68,9 @@ def main() -> None:
     saved = torch.load(args.init / "reader-checkpoint-0.pt", weights_only=False)
     pair.load_state_dict(saved["network"], strict=False)
     network = make_passage_network(pair)
+    if args.resume_passage is not None:
+        earlier = torch.load(args.resume_passage / "passage-checkpoint.pt", weights_only=False)
+        network.load_state_dict(earlier["network"], strict=False)
 
     held = [
         a
@@ -92,9 +97,13 @@ def main() -> None:
         )
 
     options = PassageOptions(
-        max_items=args.max_items, learning_rate=args.learning_rate, evaluate_every=args.every
+        max_items=args.max_items,
+        skip_items=args.skip_items,
+        learning_rate=args.learning_rate,
+        evaluate_every=args.every,
     )
-    record(f"# {time.strftime('%Y-%m-%d %H:%M')} passage reader from {args.init}: {options}")
+    source = args.resume_passage or args.init
+    record(f"# {time.strftime('%Y-%m-%d %H:%M')} passage reader from {source}: {options}")
     network.eval()
     evaluate(network, 0)
     items = passage_items(training_articles(roles.squad_folder))
