@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peruqa.lab.checkpoint import Checkpoint, progress
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair
 from peruqa.lab.reader_file import trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs
@@ -139,19 +140,13 @@ def train_listwise(
         ]
     )
     scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    checkpoint = work / "listwise-checkpoint.pt"
-    work.mkdir(parents=True, exist_ok=True)
-    start = 0
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["batches"] == len(batches):
-            network.load_state_dict(saved["network"], strict=False)
-            null.data.fill_(saved["null"])
-            optimiser.load_state_dict(saved["optimiser"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["torch_rng"])
-            start = saved["step"]
-            report(f"resumed at step {start} of {len(batches)}")
+    saving = Checkpoint(
+        work / "listwise-checkpoint.pt", network, names, optimiser, scheduler, len(batches)
+    )
+    saved = saving.resume(report)
+    start = saved["step"]
+    if start:
+        null.data.fill_(saved["null"])
     answerable = sum(bool(g.positives) for g in groups)
     report(
         f"{len(groups)} groups ({answerable} answerable), "
@@ -176,23 +171,8 @@ def train_listwise(
         done = step + 1
         if done % options.checkpoint_every == 0 or done == len(batches):
             per = (time.perf_counter() - started) / (done - start)
-            report(
-                f"step {done}/{len(batches)} loss {running:.3f} no-answer {float(null):.2f} "
-                f"{per:.2f} s/batch, {per * (len(batches) - done) / 60:.0f} min left"
-            )
-            trained = {n: p for n, p in network.state_dict().items() if n in names}
-            torch.save(
-                {
-                    "network": trained,
-                    "null": float(null),
-                    "optimiser": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "step": done,
-                    "batches": len(batches),
-                },
-                checkpoint,
-            )
+            report(progress(done, len(batches), running, per, f"no-answer {float(null):.2f} "))
+            saving.save(done, null=float(null))
         every = options.evaluate_every
         if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
             network.eval()

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from peruqa.ingest.chunking import split_sentences
+from peruqa.lab.checkpoint import Checkpoint, progress
 from peruqa.lab.reader_file import trained_names
 from peruqa.lab.reader_train import warm_up_then_decay
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
@@ -196,18 +197,10 @@ def train_passage(
         ]
     )
     scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    checkpoint = work / "passage-checkpoint.pt"
-    work.mkdir(parents=True, exist_ok=True)
-    start = 0
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["batches"] == len(batches):
-            network.load_state_dict(saved["network"], strict=False)
-            optimiser.load_state_dict(saved["optimiser"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["torch_rng"])
-            start = saved["step"]
-            report(f"resumed at step {start} of {len(batches)}")
+    saving = Checkpoint(
+        work / "passage-checkpoint.pt", network, names, optimiser, scheduler, len(batches)
+    )
+    start = saving.resume(report)["step"]
     unanswerable = sum(not chosen[k].gold for k in kept)
     report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
     network.train()
@@ -227,22 +220,8 @@ def train_passage(
         done = step + 1
         if done % options.checkpoint_every == 0 or done == len(batches):
             per = (time.perf_counter() - started) / (done - start)
-            report(
-                f"step {done}/{len(batches)} loss {running:.3f} "
-                f"{per:.2f} s/batch, {per * (len(batches) - done) / 60:.0f} min left"
-            )
-            state = {n: p for n, p in network.state_dict().items() if n in names}
-            torch.save(
-                {
-                    "network": state,
-                    "optimiser": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "step": done,
-                    "batches": len(batches),
-                },
-                checkpoint,
-            )
+            report(progress(done, len(batches), running, per))
+            saving.save(done)
         every = options.evaluate_every
         if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
             network.eval()

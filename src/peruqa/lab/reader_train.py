@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from peruqa.lab.checkpoint import Checkpoint, progress
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair, select_pairs
 from peruqa.lab.reader_file import freeze_embeddings, save, trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs, make_network
@@ -186,17 +187,10 @@ def _train_round(
     parameters = [p for n, p in network.named_parameters() if n in names]
     optimiser = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    start = 0
-    if checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["batches"] == len(batches) and saved["seed"] == seed:
-            network.load_state_dict(saved["network"], strict=False)
-            optimiser.load_state_dict(saved["optimiser"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["torch_rng"])
-            start = saved["step"]
-            report(f"resumed at step {start} of {len(batches)}")
+    saving = Checkpoint(
+        checkpoint, network, names, optimiser, scheduler, len(batches), {"seed": seed}
+    )
+    start = saving.resume(report)["step"]
     report(f"{len(rows)} pairs, {len(batches)} batches, {int(labels.sum())} positive")
     network.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -214,25 +208,9 @@ def _train_round(
         running = 0.98 * running + 0.02 * value if step > start else value
         done = step + 1
         if done % options.checkpoint_every == 0 or done == len(batches):
-            elapsed = time.perf_counter() - started
-            per = elapsed / (done - start)
-            report(
-                f"step {done}/{len(batches)} loss {running:.3f} "
-                f"{per:.2f} s/batch, {per * (len(batches) - done) / 60:.0f} min left"
-            )
-            trained = {n: p for n, p in network.state_dict().items() if n in names}
-            torch.save(
-                {
-                    "network": trained,
-                    "optimiser": optimiser.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "step": done,
-                    "batches": len(batches),
-                    "seed": seed,
-                },
-                checkpoint,
-            )
+            per = (time.perf_counter() - started) / (done - start)
+            report(progress(done, len(batches), running, per))
+            saving.save(done)
         every = options.evaluate_every
         if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
             network.eval()

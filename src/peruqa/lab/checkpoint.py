@@ -1,0 +1,69 @@
+"""A training run's checkpoint: what it wrote last, so that a rerun resumes there.
+
+The reader's trainers (pairwise, listwise, passage) each run one schedule over fixed
+batches; a checkpoint holds the parameters training changes, the optimiser, the schedule
+and torch's random state, and is only taken up by a run with the same batches (and
+``key``: a seed), so that a resumed run ends where an unbroken one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    network: Any
+    names: set[str]  # the parameters written: those training changes
+    optimiser: Any
+    scheduler: Any
+    batches: int
+    key: dict[str, Any] = field(default_factory=dict)  # what else must match to resume
+
+    def resume(self, report: Callable[[str], None]) -> dict[str, Any]:
+        """Load a matching checkpoint into the network, optimiser and schedule; returns
+        what was saved (``step`` 0 and nothing else when there is none)."""
+        import torch
+
+        if not self.path.is_file():
+            return {"step": 0}
+        saved: dict[str, Any] = torch.load(self.path, weights_only=False)
+        if saved["batches"] != self.batches or any(saved.get(k) != v for k, v in self.key.items()):
+            return {"step": 0}
+        self.network.load_state_dict(saved["network"], strict=False)
+        self.optimiser.load_state_dict(saved["optimiser"])
+        self.scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        report(f"resumed at step {saved['step']} of {self.batches}")
+        return saved
+
+    def save(self, step: int, **extra: Any) -> None:
+        import torch
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = {n: p for n, p in self.network.state_dict().items() if n in self.names}
+        torch.save(
+            {
+                "network": state,
+                "optimiser": self.optimiser.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "batches": self.batches,
+                **self.key,
+                **extra,
+            },
+            self.path,
+        )
+
+
+def progress(done: int, total: int, loss: float, per_batch: float, note: str = "") -> str:
+    """One line of a run's log: the step, the smoothed loss, the pace and the time left."""
+    return (
+        f"step {done}/{total} loss {loss:.3f} {note}"
+        f"{per_batch:.2f} s/batch, {per_batch * (total - done) / 60:.0f} min left"
+    )
