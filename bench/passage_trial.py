@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from reader_curve import record
 
 from peruqa.lab.reader_data import read_squad
 from peruqa.lab.reader_file import freeze_embeddings
@@ -36,7 +37,6 @@ from peruqa.qa.reader import make_network
 from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "reader_curve_results.txt"
 
 
 def auc(positive: list[float], negative: list[float]) -> float:
@@ -81,12 +81,6 @@ def main() -> None:
     answerable = [i for i in measured if i.gold]
     sample = random.Random(7).sample(answerable, min(300, len(answerable)))
     started = time.perf_counter()
-    log = RESULTS.open("a", encoding="utf-8")
-
-    def record(line: str) -> None:
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
 
     def evaluate(model: Any, seen: int) -> None:
         minutes = (time.perf_counter() - started) / 60
@@ -122,7 +116,6 @@ def main() -> None:
         f"end\tno-answer margin AUC, answered right ({len(right)}) against unanswerable "
         f"({len(unanswerable)}): {auc(right, unanswerable):.3f}"
     )
-    log.close()
 
 
 if __name__ == "__main__":

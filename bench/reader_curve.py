@@ -36,6 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "reader_curve_results.txt"
 
 
+def record(line: str) -> None:
+    """Print a result line and append it to ``RESULTS`` (the reader benches share it)."""
+    print(line, flush=True)
+    with RESULTS.open("a", encoding="utf-8") as log:
+        log.write(line + "\n")
+
+
 def parse_stage(text: str) -> Stage:
     name, _, spec = text.partition(":")
     values = dict(item.split("=", 1) for item in spec.split(",") if item)
@@ -78,13 +85,6 @@ def main() -> None:
     sample = random.Random(7).sample(items, min(args.eval_size, len(items)))
     tokenizer = E5Tokenizer(read_e5_file(package_file()))
     started = time.perf_counter()
-    log = RESULTS.open("a", encoding="utf-8")
-
-    def record(line: str) -> None:
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
-
     context = {s.name: s.options.context for s in stages}
 
     def evaluate(stage: str, network: Any, seen: int) -> None:
@@ -113,7 +113,6 @@ def main() -> None:
         shipped = Reader.load(output, output.with_suffix(".json"), quantise, args.threads)
         kind = "int8 weights, int8 activations" if quantise else "int8 weights, float activations"
         record(f"end\tas shipped ({kind}): {first_share(shipped, items):.3f}")
-    log.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A training run's checkpoint: what it wrote last, so that a rerun resumes there.
+"""A training run's steps and checkpoint: what it wrote last, so that a rerun resumes there.
 
 The reader's trainers (pairwise, listwise, passage) each run one schedule over fixed
 batches; a checkpoint holds the parameters training changes, the optimiser, the schedule
@@ -8,6 +8,7 @@ and torch's random state, and is only taken up by a run with the same batches (a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,9 +62,40 @@ class Checkpoint:
         )
 
 
-def progress(done: int, total: int, loss: float, per_batch: float, note: str = "") -> str:
-    """One line of a run's log: the step, the smoothed loss, the pace and the time left."""
-    return (
-        f"step {done}/{total} loss {loss:.3f} {note}"
-        f"{per_batch:.2f} s/batch, {per_batch * (total - done) / 60:.0f} min left"
-    )
+def optimise(loss: Any, parameters: list[Any], optimiser: Any, scheduler: Any) -> float:
+    """One step of every trainer: backward, gradients clipped at norm 1.0, the optimiser and
+    the schedule stepped; returns the loss."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimiser.step()
+    scheduler.step()
+    optimiser.zero_grad()
+    return float(loss.detach())
+
+
+def due(done: int, total: int, every: int) -> bool:
+    """Whether a run checkpoints or measures after step ``done``: every ``every`` steps
+    (never when 0) and at the last."""
+    return bool(every and done % every == 0) or done == total
+
+
+class Pace:
+    """A run's smoothed loss and its pace since it (re)started at step ``start``."""
+
+    def __init__(self, start: int, total: int) -> None:
+        self.start, self.total = start, total
+        self.loss: float | None = None
+        self._started = time.perf_counter()
+
+    def add(self, loss: float) -> None:
+        self.loss = loss if self.loss is None else 0.98 * self.loss + 0.02 * loss
+
+    def line(self, done: int, note: str = "") -> str:
+        """The step, the smoothed loss, the pace and the time left."""
+        per = (time.perf_counter() - self._started) / max(done - self.start, 1)
+        return (
+            f"step {done}/{self.total} loss {self.loss or 0.0:.3f} {note}"
+            f"{per:.2f} s/batch, {per * (self.total - done) / 60:.0f} min left"
+        )

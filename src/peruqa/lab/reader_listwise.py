@@ -14,13 +14,12 @@ sentence beating "no answer": what the decision needs.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peruqa.lab.checkpoint import Checkpoint, progress
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair
 from peruqa.lab.reader_file import trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs
@@ -154,27 +153,19 @@ def train_listwise(
     )
     network.train()
     pad = tokenizer.special["pad"]
-    started, running = time.perf_counter(), 0.0
+    pace = Pace(start, len(batches))
     seen = sum(len(groups[i].sentences) for b in batches[:start] for i in b)
     for step in range(start, len(batches)):
         members = [groups[i] for i in batches[step]]
         ids, mask = batch_tensors([row for i in batches[step] for row in rows[i]], pad)
         loss = _loss(network(ids, mask), null, members)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([*parameters, null], 1.0)
-        optimiser.step()
-        scheduler.step()
-        optimiser.zero_grad()
+        pace.add(optimise(loss, [*parameters, null], optimiser, scheduler))
         seen += sum(len(g.sentences) for g in members)
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if step > start else value
         done = step + 1
-        if done % options.checkpoint_every == 0 or done == len(batches):
-            per = (time.perf_counter() - started) / (done - start)
-            report(progress(done, len(batches), running, per, f"no-answer {float(null):.2f} "))
+        if due(done, len(batches), options.checkpoint_every):
+            report(pace.line(done, f"no-answer {float(null):.2f} "))
             saving.save(done, null=float(null))
-        every = options.evaluate_every
-        if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
+        if evaluate is not None and due(done, len(batches), options.evaluate_every):
             network.eval()
             evaluate(network, seen)
             network.train()

@@ -14,7 +14,6 @@ Not served: this module only trains and measures.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from peruqa.ingest.chunking import split_sentences
-from peruqa.lab.checkpoint import Checkpoint, progress
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
 from peruqa.lab.reader_file import trained_names
 from peruqa.lab.reader_train import warm_up_then_decay
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
@@ -205,25 +204,18 @@ def train_passage(
     report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
     network.train()
     pad = tokenizer.special["pad"]
-    started, running = time.perf_counter(), 0.0
+    pace = Pace(start, len(batches))
+    clipped = [*parameters, *network.null.parameters()]
     for step in range(start, len(batches)):
         batch = batches[step]
         ids, mask = batch_tensors([rows[k][0] for k in batch], pad)
         loss = _loss(network(ids, mask, [rows[k][1] for k in batch]), [chosen[k] for k in batch])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(network.parameters()), 1.0)
-        optimiser.step()
-        scheduler.step()
-        optimiser.zero_grad()
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if step > start else value
+        pace.add(optimise(loss, clipped, optimiser, scheduler))
         done = step + 1
-        if done % options.checkpoint_every == 0 or done == len(batches):
-            per = (time.perf_counter() - started) / (done - start)
-            report(progress(done, len(batches), running, per))
+        if due(done, len(batches), options.checkpoint_every):
+            report(pace.line(done))
             saving.save(done)
-        every = options.evaluate_every
-        if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
+        if evaluate is not None and due(done, len(batches), options.evaluate_every):
             network.eval()
             evaluate(network, done * options.batch_size)
             network.train()

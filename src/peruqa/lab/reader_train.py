@@ -11,13 +11,12 @@ same pairs, seed and thread count the result is the same file.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peruqa.lab.checkpoint import Checkpoint, progress
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair, select_pairs
 from peruqa.lab.reader_file import freeze_embeddings, save, trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs, make_network
@@ -194,25 +193,17 @@ def _train_round(
     report(f"{len(rows)} pairs, {len(batches)} batches, {int(labels.sum())} positive")
     network.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    started, running = time.perf_counter(), 0.0
+    pace = Pace(start, len(batches))
     for step in range(start, len(batches)):
         batch = batches[step]
         ids, mask = batch_tensors([rows[i] for i in batch], tokenizer.special["pad"])
         loss = loss_fn(network(ids, mask), labels[batch])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimiser.step()
-        scheduler.step()
-        optimiser.zero_grad()
-        value = float(loss.detach())
-        running = 0.98 * running + 0.02 * value if step > start else value
+        pace.add(optimise(loss, parameters, optimiser, scheduler))
         done = step + 1
-        if done % options.checkpoint_every == 0 or done == len(batches):
-            per = (time.perf_counter() - started) / (done - start)
-            report(progress(done, len(batches), running, per))
+        if due(done, len(batches), options.checkpoint_every):
+            report(pace.line(done))
             saving.save(done)
-        every = options.evaluate_every
-        if evaluate is not None and ((every and done % every == 0) or done == len(batches)):
+        if evaluate is not None and due(done, len(batches), options.evaluate_every):
             network.eval()
             evaluate(network, seen_before + sum(len(b) for b in batches[:done]))
             network.train()
