@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 from reader_curve import record
 
-from peruqa.lab.reader_data import read_squad
+from peruqa.lab.reader_data import read_spanish, read_squad
 from peruqa.lab.reader_file import freeze_embeddings
 from peruqa.lab.reader_passage import (
     PassageOptions,
     first_share,
+    in_spanish,
     make_passage_network,
     passage_items,
     score_items,
@@ -58,6 +59,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=250)
     parser.add_argument("--skip-items", type=int, default=0)
     parser.add_argument("--resume-passage", type=Path, help="a passage run's work folder")
+    parser.add_argument(
+        "--spanish-share",
+        type=float,
+        default=0.0,
+        help="share of training questions asked in a Spanish wording (the team's translations"
+        " and --apertium's)",
+    )
+    parser.add_argument("--apertium", type=Path, help="Apertium wordings (lab/apertium) to add")
+    parser.add_argument("--seed", type=int, default=13, help="the training order's seed")
     args = parser.parse_args()
 
     roles = load_roles(ROOT)
@@ -95,12 +105,16 @@ def main() -> None:
         skip_items=args.skip_items,
         learning_rate=args.learning_rate,
         evaluate_every=args.every,
+        seed=args.seed,
     )
     source = args.resume_passage or args.init
     record(f"# {time.strftime('%Y-%m-%d %H:%M')} passage reader from {source}: {options}")
     network.eval()
     evaluate(network, 0)
     items = passage_items(training_articles(roles.squad_folder))
+    if args.spanish_share:
+        wordings = [*roles.translations, *([args.apertium] if args.apertium else [])]
+        items = in_spanish(items, read_spanish(wordings), args.spanish_share, args.seed)
     train_passage(network, tokenizer, items, args.work, options, print, evaluate)
     share = first_share(network, tokenizer, answerable)
     record(f"end\tpassage first, all {len(answerable)}: {share:.3f}")

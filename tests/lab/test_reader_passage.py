@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from test_reader_data import ARTICLES
@@ -13,8 +14,10 @@ from peruqa.lab.reader_file import freeze_embeddings
 from peruqa.lab.reader_passage import (
     MAX_TOKENS,
     PassageOptions,
+    PassageReads,
     encode_passage,
     first_share,
+    in_spanish,
     make_passage_network,
     passage_items,
     train_passage,
@@ -28,6 +31,17 @@ def test_items_mark_the_answering_sentence_and_leave_unanswerable_ones_empty() -
     [gold] = mapped.gold
     assert "1871" in mapped.sentences[gold]
     assert items["When was the river last mapped?"].gold == frozenset()
+
+
+def test_a_share_of_the_questions_is_asked_in_one_of_its_spanish_wordings() -> None:
+    items = passage_items(ARTICLES)
+    first = items[0]
+    spanish = {first.qid: ["¿cuándo?"]}
+    assert in_spanish(items, spanish, share=0.0) == items
+    asked = in_spanish(items, spanish, share=1.0)
+    assert asked[0].question == "¿cuándo?" and asked[0].gold == first.gold
+    # A question without a Spanish wording stays in English.
+    assert asked[1:] == items[1:]
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +84,50 @@ def test_training_on_a_tiny_fixture_is_deterministic(base: Any, tmp_path: Path) 
     # The no-answer score learnt something at its own rate.
     assert float(states[0]["null.bias"].abs()) > 0
     assert 0.0 <= first_share(network, tokenizer, items) <= 1.0
+
+
+class OneIdTokenizer:
+    """Each text is one token: enough for the passage's bookkeeping."""
+
+    def __init__(self) -> None:
+        self.special = {"bos": 0, "pad": 1, "eos": 2}
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        return [[5] for _ in texts]
+
+
+class FixedScores(torch.nn.Module):
+    """A passage network giving the read sentences fixed scores, and a no-answer score."""
+
+    def __init__(self, scores: list[float], null: float) -> None:
+        super().__init__()
+        self.scores, self.null = scores, null
+
+    def forward(self, ids: Any, mask: Any, owners: list[list[int]]) -> list[torch.Tensor]:
+        count = max(owners[0]) + 1
+        return [torch.tensor([*self.scores[:count], self.null])]
+
+
+def test_the_passage_reader_reads_the_top_candidates_passage_in_the_rankers_order() -> None:
+    from peruqa.ingest.chunking import Chunk, Sentence
+    from peruqa.qa.candidates import Candidate
+
+    def chunk(doc: str, *texts: str) -> tuple[Any, list[Sentence]]:
+        sentences = [Sentence(10 * i, 10 * i + len(t), t, "") for i, t in enumerate(texts)]
+        found = Chunk(f"{doc}:0", doc, 0, 100, " ".join(texts), tuple(sentences))
+        return type("P", (), {"chunk": found})(), sentences
+
+    top, (a0, a1, a2) = chunk("a", "First.", "Second.", "Third.")
+    other, (b0,) = chunk("b", "Elsewhere.")
+    ranked = [
+        Candidate(s, p, 0.0, 0.0, 0.0, False, False, 0.0)
+        for s, p in ((a1, top), (b0, other), (a0, top), (a2, top))
+    ]
+    reads = PassageReads(FixedScores([0.0, 2.0, -1.0], null=1.0), OneIdTokenizer(), "fixed")
+    picked, probabilities = reads.read("Which?", ranked)
+    # The other document's candidate is not in the passage read: never picked.
+    assert picked == [0, 2, 3]
+    expected = 1 / (1 + np.exp(-np.array([2.0 - 1.0, 0.0 - 1.0, -1.0 - 1.0])))
+    assert np.allclose(probabilities, expected)
+    nothing, none = reads.read("Which?", [])
+    assert nothing == [] and len(none) == 0

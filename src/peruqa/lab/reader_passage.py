@@ -8,14 +8,15 @@ sentence is scored from the mean of its own tokens, and a "no answer" score from
 of all tokens competes with them (SQuAD 2.0's null option). It starts from a trained
 pairwise reader, whose head scores the sentences at first exactly as it would alone.
 
-Not served: this module only trains and measures.
+Not served: this module trains and measures, and ``PassageReads`` lets the decision's fit
+(``lab/reader_rows``) weigh what the passage reader would add through the real pipeline.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from peruqa.ingest.chunking import split_sentences
 from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
 from peruqa.lab.reader_file import trained_names
 from peruqa.lab.reader_train import warm_up_then_decay
+from peruqa.qa.candidates import Candidate
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
 
 MAX_TOKENS = 320  # question and paragraph; sentences past it are not read
@@ -35,6 +37,7 @@ class PassageItem:
     question: str
     sentences: tuple[str, ...]
     gold: frozenset[int]  # the sentences holding an answer; empty: unanswerable
+    qid: str = ""  # SQuAD's question id (its Spanish wordings are keyed by it)
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,32 @@ def passage_items(articles: Sequence[dict[str, Any]]) -> list[PassageItem]:
             sentences = split_sentences(paragraph["context"])
             texts = tuple(s.text for s in sentences)
             for qa in paragraph["qas"]:
+                qid = str(qa.get("id", ""))
                 if qa.get("is_impossible"):
-                    items.append(PassageItem(qa["question"], texts, frozenset()))
+                    items.append(PassageItem(qa["question"], texts, frozenset(), qid))
                     continue
                 starts = {a["answer_start"] for a in qa["answers"]}
                 gold = frozenset(
                     i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
                 )
                 if gold:
-                    items.append(PassageItem(qa["question"], texts, gold))
+                    items.append(PassageItem(qa["question"], texts, gold, qid))
     return items
+
+
+def in_spanish(
+    items: Sequence[PassageItem], spanish: dict[str, list[str]], share: float, seed: int = 13
+) -> list[PassageItem]:
+    """``items``, each that has Spanish wordings (``reader_data.read_spanish``) asked in one
+    of them with probability ``share``: visitors ask in Spanish about English reports."""
+    rng = random.Random(seed)
+    asked = []
+    for item in items:
+        wordings = spanish.get(item.qid)
+        if wordings and rng.random() < share:
+            item = replace(item, question=rng.choice(wordings))
+        asked.append(item)
+    return asked
 
 
 def encode_passage(
@@ -115,7 +134,7 @@ def make_passage_network(pair_network: Any) -> Any:
                 own = hidden[b, : len(owner)]
                 pooled = member @ own / member.sum(1, keepdim=True).clamp(min=1.0)
                 scores = self.head(pooled).squeeze(-1)
-                null = self.null(own.mean(0))
+                null = self.null(own.mean(0, keepdim=True)).reshape(1)
                 out.append(torch.cat([scores, null]))
             return out
 
@@ -133,18 +152,53 @@ def _loss(outputs: list[Any], items: list[PassageItem]) -> Any:
     return torch.stack(losses).mean()
 
 
-def score_items(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> list[np.ndarray]:
-    """Per item: its read sentences' scores, then the no-answer score (network in eval)."""
+def score_passage(
+    network: Any, tokenizer: Any, question: str, sentences: Sequence[str]
+) -> np.ndarray:
+    """The scores of the sentences read (those within ``MAX_TOKENS``), then the no-answer
+    score (network in eval)."""
     import torch
 
-    pad = tokenizer.special["pad"]
-    scored = []
+    row, owner = encode_passage(tokenizer, question, sentences)
+    if max(owner) < 0:  # not one sentence fits: only the no-answer score
+        return np.full(1, np.inf)
+    ids, mask = batch_tensors([row], tokenizer.special["pad"])
     with torch.inference_mode():
-        for item in items:
-            row, owner = encode_passage(tokenizer, item.question, item.sentences)
-            ids, mask = batch_tensors([row], pad)
-            scored.append(network(ids, mask, [owner])[0].numpy().astype(np.float64))
-    return scored
+        scores: np.ndarray = network(ids, mask, [owner])[0].numpy().astype(np.float64)
+    return scores
+
+
+def score_items(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> list[np.ndarray]:
+    """Per item: its read sentences' scores, then the no-answer score (network in eval)."""
+    return [score_passage(network, tokenizer, i.question, i.sentences) for i in items]
+
+
+@dataclass(frozen=True)
+class PassageReads:
+    """The passage reader as the decision's rows see it (``reader_rows.CandidateReads``):
+    it reads the ranker's top candidate's whole passage, and gives each of its sentences
+    the probability that it, rather than no answer, answers."""
+
+    network: Any
+    tokenizer: Any
+    digest: str
+    width: int = 16  # a 700-character chunk rarely holds more sentences
+
+    def read(self, question: str, ranked: list[Candidate]) -> tuple[list[int], np.ndarray]:
+        if not ranked:
+            return [], np.zeros(0)
+        chunk = ranked[0].passage.chunk
+        where = {(c.passage.chunk.doc_id, c.sentence.start): k for k, c in enumerate(ranked)}
+        texts = [s.text for s in chunk.sentences]
+        scores = score_passage(self.network, self.tokenizer, question, texts)
+        null = scores[-1]
+        found = sorted(
+            (where[key], float(score - null))
+            for sentence, score in zip(chunk.sentences, scores[:-1], strict=False)
+            if (key := (chunk.doc_id, sentence.start)) in where
+        )[: self.width]
+        margins = np.asarray([m for _, m in found], dtype=np.float64)
+        return [k for k, _ in found], 1.0 / (1.0 + np.exp(-margins))
 
 
 def first_share(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> float:

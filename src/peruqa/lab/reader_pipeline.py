@@ -25,7 +25,7 @@ from peruqa.index.embedding import make_embedder
 from peruqa.lab.apertium import spanish_file
 from peruqa.lab.reader_data import read_spanish, read_squad, squad_pairs
 from peruqa.lab.reader_fit import fit_reading, report, write_decision
-from peruqa.lab.reader_rows import concatenate, read_rows
+from peruqa.lab.reader_rows import PairReads, concatenate, read_rows
 from peruqa.lab.reader_train import TrainOptions, train_reader
 from peruqa.lab.train_data import (
     article_group,
@@ -185,7 +185,7 @@ def fit_decision(
     """Ask the held-out articles' and the fit files' questions through the real pipeline,
     let the reader read them, fit its decision into ``output``'s metadata, and score the
     ``measure_files`` (never fitted on)."""
-    reader = Reader.load(output, output.with_suffix(".json"), threads=threads)
+    reader = PairReads(Reader.load(output, output.with_suffix(".json"), threads=threads))
     embedder = make_embedder(MAIN_MODEL, threads=threads)
     model = load_stage_model(MAIN_MODEL)
     folder = work / MAIN_MODEL
