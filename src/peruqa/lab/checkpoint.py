@@ -81,6 +81,22 @@ def due(done: int, total: int, every: int) -> bool:
     return bool(every and done % every == 0) or done == total
 
 
+def measure_if_due(
+    network: Any,
+    evaluate: Callable[[Any, int], None] | None,
+    done: int,
+    total: int,
+    every: int,
+    seen: int,
+) -> None:
+    """Measure mid-run when ``due``: ``evaluate(network, seen)`` with dropout off, then
+    back to training."""
+    if evaluate is not None and due(done, total, every):
+        network.eval()
+        evaluate(network, seen)
+        network.train()
+
+
 class Pace:
     """A run's smoothed loss and its pace since it (re)started at step ``start``."""
 

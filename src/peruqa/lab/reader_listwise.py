@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair
 from peruqa.lab.reader_file import trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs
@@ -165,10 +165,7 @@ def train_listwise(
         if due(done, len(batches), options.checkpoint_every):
             report(pace.line(done, f"no-answer {float(null):.2f} "))
             saving.save(done, null=float(null))
-        if evaluate is not None and due(done, len(batches), options.evaluate_every):
-            network.eval()
-            evaluate(network, seen)
-            network.train()
+        measure_if_due(network, evaluate, done, len(batches), options.evaluate_every, seen)
     with torch.no_grad():
         # sigmoid(logit - no-answer): the probability the sentence beats "no answer".
         network.head[1].bias -= null

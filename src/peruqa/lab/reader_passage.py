@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from peruqa.ingest.chunking import split_sentences
-from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
 from peruqa.lab.reader_file import trained_names
 from peruqa.lab.reader_train import warm_up_then_decay
 from peruqa.qa.candidates import Candidate
@@ -269,8 +269,7 @@ def train_passage(
         if due(done, len(batches), options.checkpoint_every):
             report(pace.line(done))
             saving.save(done)
-        if evaluate is not None and due(done, len(batches), options.evaluate_every):
-            network.eval()
-            evaluate(network, done * options.batch_size)
-            network.train()
+        measure_if_due(
+            network, evaluate, done, len(batches), options.evaluate_every, done * options.batch_size
+        )
     network.eval()

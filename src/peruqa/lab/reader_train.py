@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from peruqa.lab.checkpoint import Checkpoint, Pace, due, optimise
+from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
 from peruqa.lab.reader_data import NEAR_MISS_KINDS, Pair, select_pairs
 from peruqa.lab.reader_file import freeze_embeddings, save, trained_names
 from peruqa.qa.reader import batch_tensors, encode_pairs, make_network
@@ -194,8 +194,10 @@ def _train_round(
     network.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
     pace = Pace(start, len(batches))
+    seen = seen_before + sum(len(b) for b in batches[:start])  # pairs read, for the curve
     for step in range(start, len(batches)):
         batch = batches[step]
+        seen += len(batch)
         ids, mask = batch_tensors([rows[i] for i in batch], tokenizer.special["pad"])
         loss = loss_fn(network(ids, mask), labels[batch])
         pace.add(optimise(loss, parameters, optimiser, scheduler))
@@ -203,7 +205,4 @@ def _train_round(
         if due(done, len(batches), options.checkpoint_every):
             report(pace.line(done))
             saving.save(done)
-        if evaluate is not None and due(done, len(batches), options.evaluate_every):
-            network.eval()
-            evaluate(network, seen_before + sum(len(b) for b in batches[:done]))
-            network.train()
+        measure_if_due(network, evaluate, done, len(batches), options.evaluate_every, seen)
