@@ -153,6 +153,8 @@ language: en
 ---
 The Puno Water Trust has built rainwater tanks in Puno since 2005.
 
+The trust opened its office in Juliaca in 2010 and its office in Ilave in 2015.
+
 Maria Condori is the country director of the Puno Water Trust.
 
 Its phone number is +51 51 333 444.

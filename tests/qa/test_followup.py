@@ -101,6 +101,16 @@ def test_a_bare_new_subject_asks_the_earlier_question_again(followups: FollowUps
         assert "Puno" not in reading.text
 
 
+def test_a_new_place_takes_the_earlier_places_place(followups: FollowUps) -> None:
+    history = [Turn("When did the Puno Water Trust open its office in Juliaca?")]
+    for question in ("And in Ilave?", "¿y en ilave?"):
+        reading = followups.read(question, history)
+        assert reading.context is not None, question
+        assert reading.text == "When did the Puno Water Trust open its office in Ilave?"
+        # The organisation is still carried, and its document favoured.
+        assert reading.doc_id == "puno-water"
+
+
 @pytest.mark.parametrize(
     "question",
     [

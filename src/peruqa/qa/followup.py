@@ -187,7 +187,20 @@ class FollowUps:
         new = parsed.mentions
         label = " ".join(m.label for m in new)
         frame = state.text
-        if compatible or not state.subjects:
+        others = [s for s in state.subjects if not self.names.organisation(s)]
+        if compatible and others and not any(self.names.organisation(m) for m in new):
+            # A place or person for another ("la dirección en Lima" → "¿y la de Ayacucho?"):
+            # the new name takes the earlier one's place; the organisation stays.
+            old = others[-1]
+            start = old.start
+            text = frame[:start] + label + frame[old.end :]
+            shift = len(label) - (old.end - old.start)
+            kept = tuple(
+                s if s.end <= start else replace(s, start=s.start + shift, end=s.end + shift)
+                for s in state.subjects
+                if s is not old
+            )
+        elif compatible or not state.subjects:
             text = f"{frame} {label}"
             start = len(frame) + 1
             kept = state.subjects if compatible else ()

@@ -163,6 +163,13 @@ class LibraryNames:
             strong = word in counts.acronyms or counts.titled[word] > 0
             self._names[word] = Name(word, label, frozenset(docs), strong)
 
+    def organisation(self, mention: Mention) -> bool:
+        """Whether ``mention`` names an organisation (an acronym, a word of a title or
+        publisher, or a name the library does not hold) rather than a place or a person."""
+        return mention.docs is None or any(
+            (name := self._names.get(term)) is not None and name.strong for term in mention.terms
+        )
+
     def document_of(self, answer: str) -> str | None:
         """The document an earlier answer was quoted from: answers are sentences of the
         library, word for word (one or two, joined by a space)."""
