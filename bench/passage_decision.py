@@ -24,7 +24,6 @@ import numpy as np
 from reader_curve import record
 
 from peruqa.index.embedding import make_embedder
-from peruqa.lab.reader_file import freeze_embeddings
 from peruqa.lab.reader_fit import (
     BANDS,
     SQUAD_PREFIX,
@@ -35,39 +34,30 @@ from peruqa.lab.reader_fit import (
     report,
     summarise,
 )
-from peruqa.lab.reader_passage import PassageReads, make_passage_network, score_passage
+from peruqa.lab.reader_passage import CHECKPOINT, PassageReads, load_passage_network, score_passage
 from peruqa.lab.reader_pipeline import MAIN_MODEL, SQUAD_DEV, _held_out_groups
 from peruqa.lab.reader_rows import ReadRows, concatenate, read_rows
 from peruqa.lab.roles import Role, load_roles
 from peruqa.lab.train_data import file_set, squad_set
 from peruqa.qa.model import load_stage_model
-from peruqa.qa.reader import make_network, quantised_layers
-from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+from peruqa.qa.reader import quantised_layers
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = ROOT / "docs_source"
 WORK = ROOT / "data" / "train"
 
 
-def load_network(init: Path, passage: Path, quantise: bool) -> tuple[object, E5Tokenizer, str]:
+def load_network(init: Path, passage: Path, quantise: bool) -> tuple[object, object, str]:
     import torch
 
-    base = read_e5_file(package_file())
-    pair = make_network(base)
-    freeze_embeddings(pair)
-    pair.load_state_dict(
-        torch.load(init / "reader-checkpoint-0.pt", weights_only=False)["network"], strict=False
-    )
-    network = make_passage_network(pair)
-    checkpoint = passage / "passage-checkpoint.pt"
-    network.load_state_dict(torch.load(checkpoint, weights_only=False)["network"], strict=False)
+    network, tokenizer = load_passage_network(init, passage)
     network.eval()
     if quantise:
         network = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
             network, set(quantised_layers(network)), dtype=torch.qint8
         )
-    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]
-    return network, E5Tokenizer(base), f"passage-{digest}-{'int8' if quantise else 'float'}"
+    digest = hashlib.sha256((passage / CHECKPOINT).read_bytes()).hexdigest()[:16]
+    return network, tokenizer, f"passage-{digest}-{'int8' if quantise else 'float'}"
 
 
 def passage_cost(reads: PassageReads, questions: list[tuple[str, list[str]]]) -> float:

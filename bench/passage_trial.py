@@ -21,12 +21,11 @@ import numpy as np
 from reader_curve import record
 
 from peruqa.lab.reader_data import read_spanish, read_squad
-from peruqa.lab.reader_file import freeze_embeddings
 from peruqa.lab.reader_passage import (
     PassageOptions,
     first_share,
     in_spanish,
-    make_passage_network,
+    load_passage_network,
     passage_items,
     score_items,
     train_passage,
@@ -34,8 +33,6 @@ from peruqa.lab.reader_passage import (
 from peruqa.lab.reader_pipeline import training_articles
 from peruqa.lab.roles import load_roles
 from peruqa.lab.train_data import held_out_articles
-from peruqa.qa.reader import make_network
-from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +46,6 @@ def auc(positive: list[float], negative: list[float]) -> float:
 
 
 def main() -> None:
-    import torch
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--init", type=Path, required=True, help="a pairwise stage's folder")
@@ -71,16 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     roles = load_roles(ROOT)
-    base = read_e5_file(package_file())
-    tokenizer = E5Tokenizer(base)
-    pair = make_network(base)
-    freeze_embeddings(pair)
-    saved = torch.load(args.init / "reader-checkpoint-0.pt", weights_only=False)
-    pair.load_state_dict(saved["network"], strict=False)
-    network = make_passage_network(pair)
-    if args.resume_passage is not None:
-        earlier = torch.load(args.resume_passage / "passage-checkpoint.pt", weights_only=False)
-        network.load_state_dict(earlier["network"], strict=False)
+    network, tokenizer = load_passage_network(args.init, args.resume_passage)
 
     held = [
         a

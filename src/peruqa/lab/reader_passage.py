@@ -24,12 +24,14 @@ import numpy as np
 
 from peruqa.ingest.chunking import split_sentences
 from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
-from peruqa.lab.reader_file import trained_names
+from peruqa.lab.reader_file import freeze_embeddings, trained_names
 from peruqa.lab.reader_train import warm_up_then_decay
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
 
 MAX_TOKENS = 320  # question and paragraph; sentences past it are not read
+CHECKPOINT = "passage-checkpoint.pt"  # in a passage run's work folder
+PAIR_CHECKPOINT = "reader-checkpoint-0.pt"  # in the pairwise stage's folder it grows from
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,26 @@ def make_passage_network(pair_network: Any) -> Any:
     return PassageNetwork()
 
 
+def load_passage_network(init: Path, passage: Path | None = None) -> tuple[Any, Any]:
+    """The passage reader grown from the pairwise stage in ``init``, with the weights of
+    the passage run in ``passage`` when given, and its tokenizer."""
+    import torch
+
+    from peruqa.qa.reader import make_network
+    from peruqa.qa.reader_base import E5Tokenizer, package_file, read_e5_file
+
+    base = read_e5_file(package_file())
+    pair = make_network(base)
+    freeze_embeddings(pair)
+    saved = torch.load(init / PAIR_CHECKPOINT, weights_only=False)
+    pair.load_state_dict(saved["network"], strict=False)
+    network = make_passage_network(pair)
+    if passage is not None:
+        earlier = torch.load(passage / CHECKPOINT, weights_only=False)
+        network.load_state_dict(earlier["network"], strict=False)
+    return network, E5Tokenizer(base)
+
+
 def _loss(outputs: list[Any], items: list[PassageItem]) -> Any:
     import torch
 
@@ -250,9 +272,7 @@ def train_passage(
         ]
     )
     scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    saving = Checkpoint(
-        work / "passage-checkpoint.pt", network, names, optimiser, scheduler, len(batches)
-    )
+    saving = Checkpoint(work / CHECKPOINT, network, names, optimiser, scheduler, len(batches))
     start = saving.resume(report)["step"]
     unanswerable = sum(not chosen[k].gold for k in kept)
     report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
