@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from peruqa.text.language import fold
-from peruqa.text.languages import LANGUAGES, Language, all_words
+from peruqa.text.languages import LANGUAGES, Language, all_name_aliases, all_words
 from peruqa.text.lexical import STOPWORDS
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ class Rules:
     def from_languages(cls) -> Rules:
         languages: list[Language] = list(LANGUAGES.values())
         openers = {tuple(o.split()) for lang in languages for o in lang.followup_openers}
-        aliases: dict[str, str] = {}
-        for language in languages:
-            aliases.update(language.name_aliases)
+        aliases = all_name_aliases()
         quiet = set(STOPWORDS)
         for language in languages:
             quiet |= {fold(w) for w in language.function_words}

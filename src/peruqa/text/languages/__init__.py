@@ -98,6 +98,15 @@ def supported(code: str | None) -> str | None:
     return primary if primary in LANGUAGES else None
 
 
+def all_name_aliases() -> dict[str, str]:
+    """Every language's ``name_aliases``, merged: "cicr" is the ICRC whatever language
+    the question is read as."""
+    aliases: dict[str, str] = {}
+    for language in LANGUAGES.values():
+        aliases.update(language.name_aliases)
+    return aliases
+
+
 def all_words(attribute: str) -> list[str]:
     """One word list of every language, in registry order (``"months"``)."""
     out: list[str] = []
