@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 WORKERS ?= $(or $(PERUQA_WORKERS),$(shell nproc 2>/dev/null || echo 1))
 REDIS_PORT ?= 6379
 
-.PHONY: install index run test lint bench browser ocr redis clean
+.PHONY: install index run test lint bench browser ocr redis translation clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -27,7 +27,7 @@ index: install ocr
 # With several workers, rate-limit counters live in Debian's redis-server (started here on
 # loopback, without persistence, when none answers) unless PERUQA_RATE_LIMIT_STORAGE says
 # otherwise; without redis-server each worker counts alone and the server says so.
-run: index redis
+run: translation index redis
 	@if [ -z "$$PERUQA_RATE_LIMIT_STORAGE" ] && [ "$(WORKERS)" -gt 1 ] && command -v redis-server >/dev/null; then \
 	  redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || \
 	    redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes >/dev/null; \
@@ -43,6 +43,10 @@ browser:
 ocr:
 	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx spa || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa >/dev/null; }
 
+# Debian's Apertium reads Spanish questions in the library's English (docs/languages.md).
+translation:
+	@command -v lt-proc >/dev/null && [ -f /usr/share/apertium/modes/spa-eng.mode ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apertium-eng-spa >/dev/null; }
+
 # Debian's redis-server shares rate limits between workers (make run, the worker tests).
 redis:
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || echo "redis-server not installed: rate limits stay per worker"
@@ -57,7 +61,7 @@ lint: install
 # 89.9 % on 2026-11-25 (5,756 statements, 580 missed), less a margin for skipped tests.
 COVERAGE_FLOOR ?= 88
 
-test: install browser ocr redis lint
+test: install browser ocr redis translation lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q --cov --cov-report=term:skip-covered \
 	  --cov-fail-under=$(COVERAGE_FLOOR)
 

@@ -25,13 +25,11 @@ from peruqa.lab.reader_data import read_spanish, read_squad
 from peruqa.lab.reader_passage import (
     PassageOptions,
     first_share,
-    in_spanish,
     load_passage_network,
-    passage_items,
-    pipeline_items,
     score_items,
     train_passage,
 )
+from peruqa.lab.reader_passage_items import in_spanish, passage_items, pipeline_items
 from peruqa.lab.reader_pipeline import MAIN_MODEL, SQUAD_DEV, training_articles
 from peruqa.lab.roles import load_roles
 from peruqa.lab.train_data import held_out_articles, squad_set

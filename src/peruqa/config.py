@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     # model whose fitted reading (qa/reader.json) says it helps and where that reading's
     # band says the linear decision is unsure; false never loads the reader.
     reader: bool = True
+    # A question in another language than the library's is read in the library's by
+    # Debian's Apertium (qa/translating.py) where the pair is installed; false reads it as
+    # asked (the trained decision expects it translated: docs/languages.md).
+    translate: bool = True
     # Inference threads per serving process; 1 keeps two workers from fighting over 2 cores.
     threads: int = Field(default=1, ge=1)
     # 'peruqa index' embeds in this many processes of one thread each (one per core).

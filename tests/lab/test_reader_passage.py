@@ -17,11 +17,10 @@ from peruqa.lab.reader_passage import (
     PassageReads,
     encode_passage,
     first_share,
-    in_spanish,
     make_passage_network,
-    passage_items,
     train_passage,
 )
+from peruqa.lab.reader_passage_items import in_spanish, passage_items
 from peruqa.qa.reader import make_network
 
 
@@ -139,7 +138,7 @@ def test_pipeline_items_read_the_passage_the_ranker_puts_first(tmp_path: Path) -
     from test_train import squad
 
     from peruqa.index.embedding import make_embedder
-    from peruqa.lab.reader_passage import pipeline_items
+    from peruqa.lab.reader_passage_items import pipeline_items
     from peruqa.lab.train_data import held_out_articles, squad_set
     from peruqa.qa.model import load_stage_model
 

@@ -16,44 +16,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from peruqa.index.embedding import Embedder
-from peruqa.index.store import load_index
-from peruqa.ingest.chunking import split_sentences
 from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
 from peruqa.lab.reader_file import freeze_embeddings, trained_names
+from peruqa.lab.reader_passage_items import PassageItem
 from peruqa.lab.reader_train import warm_up_then_decay
-from peruqa.lab.train_data import (
-    TOP_K,
-    QuestionSet,
-    _holds,
-    held_out_articles,
-    index_for,
-    question_vectors,
-)
 from peruqa.qa.candidates import Candidate
-from peruqa.qa.decision import Decider
-from peruqa.qa.model import StageModel
-from peruqa.qa.question import analyse
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
-from peruqa.qa.retrieve import Retriever
 
 MAX_TOKENS = 320  # question and paragraph; sentences past it are not read
 CHECKPOINT = "passage-checkpoint.pt"  # in a passage run's work folder
 PAIR_CHECKPOINT = "reader-checkpoint-0.pt"  # in the pairwise stage's folder it grows from
-
-
-@dataclass(frozen=True)
-class PassageItem:
-    question: str
-    sentences: tuple[str, ...]
-    gold: frozenset[int]  # the sentences holding an answer; empty: unanswerable
-    qid: str = ""  # SQuAD's question id (its Spanish wordings are keyed by it)
 
 
 @dataclass(frozen=True)
@@ -70,71 +48,6 @@ class PassageOptions:
     checkpoint_every: int = 25
     evaluate_every: int = 0
     threads: int = 2
-
-
-def passage_items(articles: Sequence[dict[str, Any]]) -> list[PassageItem]:
-    """Every question of ``articles`` with its paragraph's sentences."""
-    items = []
-    for article in articles:
-        for paragraph in article["paragraphs"]:
-            sentences = split_sentences(paragraph["context"])
-            texts = tuple(s.text for s in sentences)
-            for qa in paragraph["qas"]:
-                qid = str(qa.get("id", ""))
-                if qa.get("is_impossible"):
-                    items.append(PassageItem(qa["question"], texts, frozenset(), qid))
-                    continue
-                starts = {a["answer_start"] for a in qa["answers"]}
-                gold = frozenset(
-                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
-                )
-                if gold:
-                    items.append(PassageItem(qa["question"], texts, gold, qid))
-    return items
-
-
-def pipeline_items(
-    qset: QuestionSet, embedder: Embedder, model: StageModel, work: Path
-) -> list[PassageItem]:
-    """Each question of ``qset`` asked through the main stage as served, with the passage
-    of the ranker's top candidate, which is often another paragraph's or another
-    article's: its sentences that hold an answer are gold, and when none does, the right
-    reading is "no answer". Questions of the measure-only articles are left out, and so is a
-    question whose top passage comes from one of them."""
-    data = load_index(index_for(qset, embedder, work), embedder.name)
-    retriever = Retriever(data, embedder)
-    decider = Decider(data, retriever.lexical, model)
-    held = {title.replace("_", " ") for title in held_out_articles()}
-    items = []
-    vectors = question_vectors(qset, embedder, work)
-    for question, vector in zip(qset.questions, vectors, strict=True):
-        if question.group.endswith("-held"):
-            continue
-        query = retriever.query_from(analyse(question.text), vector)
-        ranked = decider.decide(retriever.retrieve(query, TOP_K)).ranked
-        if not ranked or ranked[0].passage.document.title in held:
-            continue
-        texts = tuple(s.text for s in ranked[0].passage.chunk.sentences)
-        gold = frozenset(
-            i for i, t in enumerate(texts) if question.answerable and _holds(t, question.answers)
-        )
-        items.append(PassageItem(question.text, texts, gold))
-    return items
-
-
-def in_spanish(
-    items: Sequence[PassageItem], spanish: dict[str, list[str]], share: float, seed: int = 13
-) -> list[PassageItem]:
-    """``items``, each that has Spanish wordings (``reader_data.read_spanish``) asked in one
-    of them with probability ``share``: visitors ask in Spanish about English reports."""
-    rng = random.Random(seed)
-    asked = []
-    for item in items:
-        wordings = spanish.get(item.qid)
-        if wordings and rng.random() < share:
-            item = replace(item, question=rng.choice(wordings))
-        asked.append(item)
-    return asked
 
 
 def encode_passage(

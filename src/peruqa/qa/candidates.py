@@ -88,9 +88,6 @@ def gather_candidates(
     question = query.question
     cache = cache if cache is not None else TermCache()
     typed_question = question.answer_type is not AnswerType.OTHER
-    # Across languages only names and numbers are evidence: "mujer" in a Spanish question
-    # matching "Derechos de la Mujer" inside an English report is a coincidence.
-    cross_evidence = [t for t in question.terms if t in question.names]
     seen: dict[tuple[str, int], Candidate] = {}
     for passage in retrieval.passages:
         for sentence in passage.chunk.sentences:
@@ -99,13 +96,14 @@ def gather_candidates(
                 continue
             vector = data.sentence_vector(passage.chunk.doc_id, sentence)
             similarity = float(np.dot(vector, query.vector))
-            evidence = (
-                question.terms if passage.document.language == question.language else cross_evidence
-            )
+            terms, names, same = question.evidence(passage.document.language)
+            # Across languages only names and numbers are evidence: "mujer" in a Spanish
+            # question matching "Derechos de la Mujer" in an English report is a coincidence.
+            evidence = terms if same else tuple(t for t in terms if t in names)
             coverage = _coverage(lexical, evidence, cache.context(passage, sentence))
             typed = typed_question and answer_span(sentence.text, question) is not None
             sentence_terms = cache.sentence(passage.chunk.doc_id, sentence)
-            novelty = len(sentence_terms - set(question.terms)) / max(len(sentence_terms), 1)
+            novelty = len(sentence_terms - set(terms)) / max(len(sentence_terms), 1)
             seen[key] = Candidate(
                 sentence,
                 passage,

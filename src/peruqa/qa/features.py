@@ -116,9 +116,10 @@ def candidate_features(
     out = np.empty((len(ranked), len(CANDIDATE_FEATURES)), dtype=np.float64)
     for i, c in enumerate(ranked):
         p = c.passage
-        same = p.document.language == question.language
+        terms, passage_names, same = question.evidence(p.document.language)
+        distinct = qterms if terms == question.terms else list(dict.fromkeys(terms))
         # Across languages only names and numbers are evidence (see ``candidates``).
-        eligible = qterms if same else [t for t in qterms if t in names]
+        eligible = distinct if same else [t for t in distinct if t in passage_names]
         evidence = [t for t in eligible if t in known]
         passage_terms = cache.passage(p)
         sentence_terms = cache.sentence(p.chunk.doc_id, c.sentence)
@@ -134,9 +135,14 @@ def candidate_features(
             if 0 <= j < len(sentences)
         ]
         nb_sim = max(neighbours) if neighbours else c.similarity
-        miss_names, miss_nums = _missing(question.names, context, same, known)
-        miss_names_p, miss_nums_p = _missing(question.names, passage_terms, same, known)
-        bigrams = question_bigrams if same else []
+        miss_names, miss_nums = _missing(passage_names, context, same, known)
+        miss_names_p, miss_nums_p = _missing(passage_names, passage_terms, same, known)
+        if not same:
+            bigrams = []
+        elif terms == question.terms:
+            bigrams = question_bigrams
+        else:
+            bigrams = list(itertools.pairwise(terms))
         negation_lost = negated and not (
             _NEGATIONS & cache.lower_words_of(p.chunk.doc_id, c.sentence)
         )
@@ -171,7 +177,7 @@ def candidate_features(
             "old_score": c.score,
             "old_rank": float(min(i, _RANK_CAP)),
             "known": query.known_fraction,
-            "cross": float(not same),
+            "cross": float(p.document.language != question.language),
             "n_terms": float(len(qterms)),
             "unknown": unknown,
             "q_len": float(len(question.full_text.split())),

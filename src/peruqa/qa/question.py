@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from peruqa.qa.answer_types import RULE_FOR, AnswerType, question_type
 from peruqa.text.language import LanguageCode, detect_language, fold
@@ -25,6 +25,43 @@ class Question:
     # terms the answer must hold, or the earlier answer would look like an answer to every
     # follow-up. Analysis (``folded``, ``terms``, ``names``) is of ``text`` alone.
     earlier: str = ""
+    # The language ``terms`` and ``names`` are in: the question's own, unless it was read in
+    # a translation into the library's language, whose words are then evidence as an
+    # English question's are (the decision still sees that it was asked in another).
+    terms_language: LanguageCode | None = None
+    # Read in a translation, of a library that has passages in the question's own language
+    # too, its own terms and names: those passages are searched and weighed with them.
+    own_terms: tuple[str, ...] = ()
+    own_names: tuple[str, ...] = ()
+    own_folded: str = ""
+
+    @property
+    def search_terms(self) -> tuple[str, ...]:
+        """What lexical retrieval looks for: the terms and, read in a translation of a
+        library in both languages, the question's own as well."""
+        return tuple(dict.fromkeys((*self.terms, *self.own_terms)))
+
+    def as_asked(self) -> Question:
+        """The question read in its own words again (its own terms kept: ``own_terms``)."""
+        if self.terms_language is None or not self.own_terms:
+            return self
+        return replace(
+            self,
+            folded=self.own_folded,
+            terms=self.own_terms,
+            names=self.own_names,
+            terms_language=None,
+            own_terms=(),
+            own_names=(),
+            own_folded="",
+        )
+
+    def evidence(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+        """The terms and names weighed against a passage in ``language``, and whether they
+        are in that language (else only names and numbers are evidence)."""
+        if self.terms_language is not None and language == self.language:
+            return self.own_terms, self.own_names, True
+        return self.terms, self.names, language == (self.terms_language or self.language)
 
     @property
     def full_text(self) -> str:

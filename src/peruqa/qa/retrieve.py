@@ -68,6 +68,16 @@ class Retriever:
         """A query from a vector embedded earlier (training caches its questions' vectors)."""
         return Query(question, vector, self.lexical.known_fraction(question.terms))
 
+    def nearest_language(self, query: Query) -> str | None:
+        """The language of the passage closest to ``query``'s vector (None: empty index)."""
+        if self.data.faiss_index.ntotal == 0:
+            return None
+        _, ids = self.data.faiss_index.search(query.vector[None, :], 1)
+        if ids[0][0] < 0:
+            return None
+        chunk = self.data.chunks[int(ids[0][0])]
+        return self.data.documents[chunk.doc_id].language
+
     def search(self, question: str, top_k: int = 5) -> Retrieval:
         """Analyse, embed and search in one call (tools and tests; the service times each)."""
         return self.retrieve(self.embed(analyse(question)), top_k)
@@ -82,7 +92,7 @@ class Retriever:
             int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0
         }
 
-        bm25 = self.lexical.scores(query.question.terms)
+        bm25 = self.lexical.scores(query.question.search_terms)
         best = float(bm25.max()) if len(bm25) else 0.0
         lexical: dict[int, float] = {}
         if best > 0:

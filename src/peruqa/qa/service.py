@@ -23,6 +23,7 @@ from peruqa.qa.conversation import Context, Turn
 from peruqa.qa.followup import Resolution, favour, settle
 from peruqa.qa.reply import Reply
 from peruqa.qa.snapshot import Snapshot, SnapshotLoader
+from peruqa.qa.translating import Translations
 from peruqa.text.i18n import message
 
 
@@ -37,6 +38,7 @@ class QAService:
         self.embedder = embedder or make_embedder(settings.model, settings.threads)
         self._loader = SnapshotLoader(settings, self.embedder, first_stage_embedder)
         self.checks = QuestionChecks(settings, self.embedder)
+        self.translations = Translations(settings.translate)
         self._snapshot: Snapshot | None = None
         self._cache: OrderedDict[tuple[str, str, str | None, int], Answer] = OrderedDict()
         self._lock = threading.Lock()
@@ -54,6 +56,7 @@ class QAService:
             self.load_error = error
             raise
         self._swap(snapshot)
+        self.translations.warm(snapshot.library)
         self.load_error = None
 
     def use_index(self, data: IndexData, first_stage: IndexData | None = None) -> None:
@@ -133,7 +136,7 @@ class QAService:
         if cached is not None:
             # The cache is keyed on folded text; echo the question as this visitor typed it.
             return replace(cached, question=cleaned), resolution.context
-        asked = resolution.question()
+        asked = self.translations.read(resolution.question(), snapshot.library)
         favoured = favour(resolution)
         answer = None
         if snapshot.first_stage is not None:

@@ -9,6 +9,7 @@ a cold model; the service swaps snapshots whole (``QAService.use_index``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from peruqa.qa.model import load_stage_model
 from peruqa.qa.question import Question
 from peruqa.qa.reading import load_reading
 from peruqa.qa.retrieve import Favour, Retriever
+from peruqa.qa.translating import Library, library_of
 
 log = logging.getLogger("peruqa.qa.snapshot")
 
@@ -41,6 +43,10 @@ class Stage:
         """Answer with this stage's model, recording the stage and what each step cost."""
         started = time.perf_counter()
         query = self.retriever.embed(question)
+        if question.own_terms and self.retriever.nearest_language(query) == question.language:
+            # Of a library in both languages, a question whose closest passage is in its own
+            # language is read in its own words, not its translation's.
+            query = self.retriever.query_from(question.as_asked(), query.vector)
         embedded = time.perf_counter()
         retrieval = self.retriever.retrieve(query, top_k, favour)
         searched = time.perf_counter()
@@ -64,6 +70,11 @@ class Snapshot:
     @property
     def data(self) -> IndexData:
         return self.main.data
+
+    @functools.cached_property
+    def library(self) -> Library:
+        """The languages the library is written in (questions are read in its main one)."""
+        return library_of(self.data)
 
     @property
     def retriever(self) -> Retriever:

@@ -65,6 +65,9 @@ class Language:
     followup_fillers: frozenset[str] = frozenset()
     # This language's names for what the documents call otherwise, folded ("cicr": "icrc").
     name_aliases: Mapping[str, str] = field(default_factory=dict)
+    # Apertium's mode that translates this language into another, by that language's code
+    # ({"en": "spa-eng"}): a question is read in the library's language (``qa.translating``).
+    apertium: Mapping[str, str] = field(default_factory=dict)
     # Negations (lower case): "Who did not ..." over a sentence without one is a near miss.
     negations: frozenset[str] = frozenset()
     # The bot's own words; any key it lacks is taken from the default language.

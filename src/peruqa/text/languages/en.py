@@ -9,6 +9,7 @@ LANGUAGE = Language(
     name="English",
     switch_label="View this page in English",
     ocr="eng",
+    apertium={"es": "eng-spa"},
     # Frequent function words: a handful is enough to tell English from the others.
     function_words=frozenset(
         """

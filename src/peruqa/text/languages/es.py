@@ -101,6 +101,7 @@ LANGUAGE = Language(
     followup_fillers=frozenset("ok vale entonces pues tambien caso respecto para".split()),
     # Spanish names of organisations and terms whose documents use the English one
     # (folded): "CICR" is how a Spanish speaker names the ICRC.
+    apertium={"en": "spa-eng"},
     name_aliases={"cicr": "icrc", "dih": "ihl", "vih": "hiv", "osc": "cso"},
     negations=frozenset({"no", "nunca", "sin"}),
     messages={
