@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from peruqa.qa.answer_types import RULE_FOR, AnswerType, question_type
 from peruqa.text.language import LanguageCode, detect_language, fold
@@ -30,37 +30,22 @@ class Question:
     # English question's are (the decision still sees that it was asked in another).
     terms_language: LanguageCode | None = None
     # Read in a translation, of a library that has passages in the question's own language
-    # too, its own terms and names: those passages are searched and weighed with them.
-    own_terms: tuple[str, ...] = ()
-    own_names: tuple[str, ...] = ()
-    own_folded: str = ""
+    # too, the question read in its own words: those passages are searched and weighed
+    # with them.
+    own: Question | None = None
 
     @property
     def search_terms(self) -> tuple[str, ...]:
         """What lexical retrieval looks for: the terms and, read in a translation of a
         library in both languages, the question's own as well."""
-        return tuple(dict.fromkeys((*self.terms, *self.own_terms)))
-
-    def as_asked(self) -> Question:
-        """The question read in its own words again (its own terms kept: ``own_terms``)."""
-        if self.terms_language is None or not self.own_terms:
-            return self
-        return replace(
-            self,
-            folded=self.own_folded,
-            terms=self.own_terms,
-            names=self.own_names,
-            terms_language=None,
-            own_terms=(),
-            own_names=(),
-            own_folded="",
-        )
+        own = self.own.terms if self.own is not None else ()
+        return tuple(dict.fromkeys((*self.terms, *own)))
 
     def evidence(self, language: str) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
         """The terms and names weighed against a passage in ``language``, and whether they
         are in that language (else only names and numbers are evidence)."""
-        if self.terms_language is not None and language == self.language:
-            return self.own_terms, self.own_names, True
+        if self.own is not None and language == self.language:
+            return self.own.terms, self.own.names, True
         return self.terms, self.names, language == (self.terms_language or self.language)
 
     @property

@@ -43,10 +43,11 @@ class Stage:
         """Answer with this stage's model, recording the stage and what each step cost."""
         started = time.perf_counter()
         query = self.retriever.embed(question)
-        if question.own_terms and self.retriever.nearest_language(query) == question.language:
+        own = question.own
+        if own is not None and self.retriever.nearest_language(query) == question.language:
             # Of a library in both languages, a question whose closest passage is in its own
             # language is read in its own words, not its translation's.
-            query = self.retriever.query_from(question.as_asked(), query.vector)
+            query = self.retriever.query_from(own, query.vector)
         embedded = time.perf_counter()
         retrieval = self.retriever.retrieve(query, top_k, favour)
         searched = time.perf_counter()

@@ -44,9 +44,7 @@ def read_in(question: Question, translation: str, language: str, own: bool = Fal
         terms=read.terms,
         names=read.names,
         terms_language=language,
-        own_terms=question.terms if own else (),
-        own_names=question.names if own else (),
-        own_folded=question.folded if own else "",
+        own=question if own else None,
     )
 
 
