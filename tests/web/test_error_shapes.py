@@ -37,6 +37,17 @@ def test_empty_blank_and_invisible_questions_are_one_refusal(
     assert assert_error_shape(response, 422, "invalid_question") == "Please type a question."
 
 
+def test_half_a_character_is_dropped_not_echoed_into_a_failed_reply(live_server: str) -> None:
+    # JSON can carry a lone surrogate; the question is answered without it.
+    body = b'{"question": "0\\ud800 \\udc97?", "history": [{"question": "When\\udb57?"}]}'
+    response = httpx.post(f"{live_server}/ask", content=body, headers=JSON)
+    assert response.status_code == 200, response.text
+    assert response.json()["question"] == "0 ?"
+    # A lone surrogate alone is no question at all.
+    empty = httpx.post(f"{live_server}/ask", content=b'{"question": "\\ud800"}', headers=JSON)
+    assert_error_shape(empty, 422, "invalid_question")
+
+
 @pytest.mark.parametrize("question", ["", "   "])
 def test_empty_and_blank_feedback_are_one_refusal(live_server: str, question: str) -> None:
     response = httpx.post(f"{live_server}/feedback", json={"question": question, "helpful": True})

@@ -83,6 +83,12 @@ def turn_too_long(number: int, part: str, length: int | None, limit: int) -> Inv
 # -- checks -----------------------------------------------------------------------------
 
 
+def _whole(text: str) -> str:
+    """``text`` without lone surrogates: half of a character, which JSON can carry ("\\ud800")
+    and no encoder can write back, so echoing it would fail the reply."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cs")
+
+
 class QuestionChecks:
     """The checks of one service: its settings' limits, its main model's token count."""
 
@@ -96,7 +102,7 @@ class QuestionChecks:
         """The question ready to answer, or ``InvalidQuestionError``: cheap, so the server
         runs it before a question waits for a model thread."""
         settings = self.settings
-        cleaned = " ".join(question.split())
+        cleaned = " ".join(_whole(question).split())
         # Nothing visible (blank, or zero-width and other format characters only) is no
         # question: refused like an empty one rather than declined.
         if not any(unicodedata.category(char)[0] in "LMNPS" for char in cleaned):
@@ -125,12 +131,12 @@ class QuestionChecks:
         limit = self.settings.max_question_chars
         cleaned = []
         for number, turn in enumerate(history, 1):
-            question = " ".join(turn.question.split())
+            question = " ".join(_whole(turn.question).split())
             if not question:
                 raise turn_refused(number, "the question is empty.")
             if len(question) > limit:
                 raise turn_too_long(number, "question", len(question), limit)
-            answer = turn.answer
+            answer = turn.answer if turn.answer is None else _whole(turn.answer)
             if answer is not None and len(answer) > HISTORY_ANSWER_MAX_CHARS:
                 raise turn_too_long(number, "answer", len(answer), HISTORY_ANSWER_MAX_CHARS)
             # An earlier question can be asked again ("what about Enabel?"): the same bound.

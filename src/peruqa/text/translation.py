@@ -108,7 +108,7 @@ class Apertium:
         process = self._started()
         stdin, stdout = process.stdin, process.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(line.encode() + b"\0")
+        stdin.write(line.encode("utf-8", errors="replace") + b"\0")
         stdin.flush()
         # Each stage passes the NUL on and some add their own: a reply is the next text up
         # to a NUL, with empty ones between skipped.
