@@ -11,7 +11,6 @@ accents, no ``¿``).
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import unicodedata
@@ -19,28 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from peruqa.errors import TrainingDataError
-from peruqa.text.names import CAPITALISED
+from peruqa.text.translation import INSTALL, protect_names, restore_names
 
-_NAME = re.compile(rf"(?<=\s){CAPITALISED}(?:\s+{CAPITALISED})*")
-_PLACEHOLDER = "Zqx{}"
-_RESTORE = re.compile(r"Zqx(\d+)")
-_INSTALL = "Install it with 'apt-get install apertium-eng-spa' (Debian)."
-
-
-def _protect(question: str) -> tuple[str, list[str]]:
-    names: list[str] = []
-
-    def swap(match: re.Match[str]) -> str:
-        names.append(match.group())
-        return _PLACEHOLDER.format(len(names) - 1)
-
-    return _NAME.sub(swap, question), names
-
-
-def _restore(text: str, names: list[str]) -> str:
-    return _RESTORE.sub(
-        lambda m: names[int(m.group(1))] if int(m.group(1)) < len(names) else m.group(), text
-    )
+_INSTALL = f"Install it with '{INSTALL}' (Debian)."
 
 
 def casual(text: str) -> str:
@@ -54,7 +34,7 @@ def translate(questions: Sequence[str]) -> list[str]:
     """Each English question in Apertium's Spanish, names kept, with ``¿…?``."""
     if shutil.which("apertium") is None:
         raise TrainingDataError(f"Apertium is not installed. {_INSTALL}")
-    protected = [_protect(" ".join(q.split())) for q in questions]
+    protected = [protect_names(" ".join(q.split())) for q in questions]
     text = "\n".join(p for p, _ in protected) + "\n"
     try:
         done = subprocess.run(
@@ -67,7 +47,7 @@ def translate(questions: Sequence[str]) -> list[str]:
         raise TrainingDataError("Apertium returned fewer lines than it was given.")
     result = []
     for line, (_, names) in zip(lines, protected, strict=True):
-        spanish = _restore(line.strip(), names)
+        spanish = restore_names(line.strip(), names)
         result.append(spanish if spanish.startswith("¿") else f"¿{spanish}")
     return result
 

@@ -62,7 +62,9 @@ def _pipeline(mode: str) -> str:
     return " | ".join(stages)
 
 
-def _protect(text: str) -> tuple[str, list[str]]:
+def protect_names(text: str) -> tuple[str, list[str]]:
+    """``text`` with each name (capitalised words after the first) swapped for a
+    placeholder Apertium passes through, and the names in order."""
     names: list[str] = []
 
     def swap(match: re.Match[str]) -> str:
@@ -72,7 +74,9 @@ def _protect(text: str) -> tuple[str, list[str]]:
     return _NAME.sub(swap, text), names
 
 
-def _restore(text: str, names: list[str]) -> str:
+def restore_names(text: str, names: list[str]) -> str:
+    """The names ``protect_names`` took out, put back."""
+
     def put_back(match: re.Match[str]) -> str:
         number = int(match.group(1))
         return names[number] if number < len(names) else match.group()
@@ -94,7 +98,7 @@ class Apertium:
         line = " ".join(text.replace("\0", " ").split())
         if not line:
             return ""
-        protected, names = _protect(line)
+        protected, names = protect_names(line)
         with self._lock:
             try:
                 out = self._ask(_RESERVED.sub(r"\\\1", protected))
@@ -102,7 +106,7 @@ class Apertium:
                 log.warning("Apertium %s failed (%s): question read as asked", self.mode, error)
                 self.close()
                 return None
-        return _restore(out.replace("\\", "").strip(), names)
+        return restore_names(out.replace("\\", "").strip(), names)
 
     def _ask(self, line: str) -> str:
         process = self._started()
