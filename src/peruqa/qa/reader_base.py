@@ -13,6 +13,7 @@ expanded only for the tokens of a batch, so a worker holds ~100 MB for them, not
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -155,6 +156,14 @@ class E5Tokenizer:
         """Content token ids (no specials) of each text."""
         encoded = self._tokenizer.encode_batch([self._collapse(t) for t in texts])
         return [e.ids for e in encoded]
+
+    def ids_with_offsets(
+        self, texts: Sequence[str]
+    ) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """Content token ids of each text and each token's characters in it (a span head's
+        labels); exact for text without doubled spaces, which the chunker never keeps."""
+        encoded = self._tokenizer.encode_batch([self._collapse(t) for t in texts])
+        return [(e.ids, [(a, b) for a, b in e.offsets]) for e in encoded]
 
     def _collapse(self, text: str) -> str:
         normal = text.translate(self._translate)
