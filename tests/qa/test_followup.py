@@ -49,6 +49,8 @@ def test_without_history_a_question_is_read_as_typed(followups: FollowUps) -> No
         "When was the report published online?",  # "the report": which one, it does not say
         "¿cuál es el número de teléfono del programa?",  # "del" holds the article
         "¿quién les paga el salario mensual?",  # "les" is only ever an object pronoun
+        "¿cuánto duraron esos talleres?",  # a demonstrative points back, whatever it names
+        "How many women attended those workshops?",
     ],
 )
 def test_a_follow_up_carries_the_earlier_subject_and_document(
@@ -117,6 +119,9 @@ def test_a_new_place_takes_the_earlier_places_place(followups: FollowUps) -> Non
         "Which organisation has run mobile clinics in Cusco since 1984?",
         # "del programa de ..." says which programme: nothing to carry.
         "¿Cuál es el presupuesto del programa de salud materna en Ayacucho?",
+        # "those who ...", "aquellos que ...": a demonstrative before a relative says who.
+        "What help do those who lost a relative receive?",
+        "¿Qué apoyo reciben aquellos que perdieron a un familiar?",
     ],
 )
 def test_a_question_that_stands_on_its_own_is_read_as_typed(

@@ -42,6 +42,7 @@ class Rules:
     existential: frozenset[str]
     determiners: frozenset[str]
     nouns: frozenset[str]
+    demonstratives: frozenset[str]
     qualifiers: frozenset[str]
     fillers: frozenset[str]
     aliases: dict[str, str]
@@ -66,6 +67,7 @@ class Rules:
             existential=_union("existential"),
             determiners=_union("followup_determiners"),
             nouns=_union("followup_nouns"),
+            demonstratives=_union("followup_demonstratives"),
             qualifiers=_union("followup_qualifiers"),
             fillers=_union("followup_fillers"),
             aliases=aliases,
@@ -133,6 +135,9 @@ def _points_back(words: list[str], rules: Rules) -> bool:
     for i, word in enumerate(words):
         after = words[i + 1 : i + 2]
         if word in rules.references:
+            return True
+        # "those workshops", "esas visitas"; not "those who ...", "aquellos que ...".
+        if word in rules.demonstratives and not (after and after[0] in rules.quiet):
             return True
         if word in rules.place and not (set(words[max(i - 1, 0) : i] + after) & rules.existential):
             return True

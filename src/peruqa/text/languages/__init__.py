@@ -52,7 +52,8 @@ class Language:
     # ``followup_references`` (``followup_personal``: those pointing at a person), a place
     # word from ``followup_place`` not after an ``existential`` verb ("is there"), or one of
     # ``followup_nouns`` after a ``followup_determiners`` word ("that programme") and not
-    # followed by a ``followup_qualifiers`` word; ``followup_fillers`` are words an
+    # followed by a ``followup_qualifiers`` word, or one of ``followup_demonstratives``
+    # before any word with content ("those workshops"); ``followup_fillers`` are words an
     # elliptical question ("ok, and for Enabel?") holds besides its new subject.
     followup_openers: tuple[str, ...] = ()
     followup_references: frozenset[str] = frozenset()
@@ -61,6 +62,7 @@ class Language:
     existential: frozenset[str] = frozenset()
     followup_determiners: frozenset[str] = frozenset()
     followup_nouns: frozenset[str] = frozenset()
+    followup_demonstratives: frozenset[str] = frozenset()
     followup_qualifiers: frozenset[str] = frozenset()
     followup_fillers: frozenset[str] = frozenset()
     # This language's names for what the documents call otherwise, folded ("cicr": "icrc").

@@ -88,6 +88,9 @@ LANGUAGE = Language(
         document study survey
         """.split()
     ),
+    # ...or a demonstrative before any word with content ("those workshops"), which points
+    # back whatever it names; not before a function word ("those who ...").
+    followup_demonstratives=frozenset("these those".split()),
     # Words after such a noun that say which one it is ("the programme of health").
     followup_qualifiers=frozenset("of for on about in".split()),
     # Words an elliptical question ("ok, and for Enabel?") may hold besides its new subject.

@@ -97,6 +97,9 @@ LANGUAGE = Language(
         delegacion socio institucion entidad informe reporte documento estudio encuesta
         """.split()
     ),
+    # "ese taller", "esas visitas": these point back whatever they name ("esta" is left
+    # out as above; "aquellos que ..." is not a reference).
+    followup_demonstratives=frozenset("ese esa esos esas aquel aquella aquellos aquellas".split()),
     followup_qualifiers=frozenset("de del sobre para en".split()),
     followup_fillers=frozenset("ok vale entonces pues tambien caso respecto para".split()),
     # Spanish names of organisations and terms whose documents use the English one
