@@ -706,7 +706,11 @@ def synthetic_library(chunks: int, dim: int) -> Path:
     from peruqa.ingest.chunking import Chunk, Sentence
     from peruqa.ingest.documents import Document
 
-    settings = get_settings(model="fake")
+    # The synthetic index is written as the fake embedder's; the shipped decision file holds
+    # only the real models' weights, the tests' fixture holds the fake one's too.
+    settings = get_settings(
+        model="fake", decision_model=ROOT / "tests" / "fixtures" / "decision_model.json"
+    )
     library = ChunkedLibrary()
     per_document = 200
     for number in range(-(-chunks // per_document)):
