@@ -78,6 +78,8 @@ def measure(folder: Path, attack_s: float) -> dict[str, float]:
         data_dir=folder / "data",
         web_dir=ROOT / "web",
         model="fake",
+        # The shipped decision file holds only the real models' weights; the fixture's too.
+        decision_model=ROOT / "tests" / "fixtures" / "decision_model.json",
         query_log=False,
     )
     build(settings, FakeEmbedder())
