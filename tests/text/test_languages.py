@@ -34,6 +34,24 @@ def test_a_registered_language_is_detected(portuguese: languages.Language) -> No
     assert detect_language("Where is the office of the programme?") == "en"
 
 
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        # A name's accents are the name's: the words around it say the language.
+        ("Who is Rocío del Pino?", "en"),
+        ("When was Frédéric Chopin born?", "en"),
+        ("What did the ICRC do in Junín?", "en"),
+        # Spanish keeps its marks where they are Spanish: the first word, lower case, "¿".
+        ("¿Qué hace el CICR en Junín?", "es"),
+        ("Qué hace Rocío", "es"),
+        ("cuándo llegó", "es"),
+        ("¿Rocío?", "es"),
+    ],
+)
+def test_accents_in_names_do_not_make_a_question_spanish(question: str, language: str) -> None:
+    assert detect_language(question) == language
+
+
 def test_without_it_the_same_text_is_not_portuguese() -> None:
     assert detect_language(SENTENCE) in ("en", "es")
 

@@ -28,13 +28,26 @@ def _marks(text: str, marks: str) -> int:
     return len(re.findall(f"[{re.escape(marks)}]", text, re.IGNORECASE)) if marks else 0
 
 
+def _without_names(text: str) -> str:
+    """``text`` with its capitalised words after the first blanked: a name's accents
+    ("Rocío", "Junín", "Frédéric") say where the name comes from, not which language the
+    question around it is in."""
+    kept, last = [], 0
+    for number, match in enumerate(_WORD.finditer(text)):
+        if number and match.group()[0].isupper():
+            kept.append(text[last : match.start()])
+            last = match.end()
+    return "".join(kept) + text[last:]
+
+
 def detect_language(text: str, default: LanguageCode = DEFAULT_LANGUAGE) -> LanguageCode:
-    """The registered language whose function words (and marks, counted twice) ``text``
-    uses most; ``default`` when two or more tie for the lead."""
+    """The registered language whose function words (and marks outside names, counted
+    twice) ``text`` uses most; ``default`` when two or more tie for the lead."""
     tokens = [word.lower() for word in words(text)]
+    marked = _without_names(text)
     scores = {
         code: sum(token in language.function_words for token in tokens)
-        + 2 * _marks(text, language.marks)
+        + 2 * _marks(marked, language.marks)
         for code, language in LANGUAGES.items()
     }
     best = max(scores.values())
