@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -188,6 +188,73 @@ def first_share(network: Any, tokenizer: Any, items: Sequence[PassageItem]) -> f
     return first / max(len(answerable), 1)
 
 
+class Steps(Protocol):
+    """What a run with a head at its own rate needs of its options."""
+
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def warmup_share(self) -> float: ...
+    @property
+    def checkpoint_every(self) -> int: ...
+    @property
+    def evaluate_every(self) -> int: ...
+
+
+def length_batches(
+    kept: list[int], length: Callable[[int], int], size: int, rng: random.Random
+) -> list[list[int]]:
+    """``kept`` in batches of similar length (less padding), the batches in a seeded order."""
+    order = sorted(kept, key=length)
+    batches = [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_with_head(
+    network: Any,
+    head: str,
+    rates: tuple[float, float],
+    batches: list[list[int]],
+    loss_of: Callable[[list[int]], Any],
+    path: Path,
+    steps: Steps,
+    report: Callable[[str], None],
+    evaluate: Callable[[Any, int], None] | None,
+) -> None:
+    """One schedule over ``batches``: the trained layers at ``rates[0]`` (weight decay
+    0.01), the module ``head`` (a new score) at ``rates[1]``; a checkpoint at ``path``
+    makes a rerun resume."""
+    import torch
+
+    names = set(trained_names(network))
+    layers = [
+        p for n, p in network.named_parameters() if n in names and not n.startswith(f"{head}.")
+    ]
+    own = list(getattr(network, head).parameters())
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": layers, "lr": rates[0], "weight_decay": 0.01},
+            {"params": own, "lr": rates[1]},
+        ]
+    )
+    scheduler = warm_up_then_decay(optimiser, len(batches), steps.warmup_share)
+    saving = Checkpoint(path, network, names, optimiser, scheduler, len(batches))
+    start = saving.resume(report)["step"]
+    network.train()
+    pace = Pace(start, len(batches))
+    for step in range(start, len(batches)):
+        pace.add(optimise(loss_of(batches[step]), [*layers, *own], optimiser, scheduler))
+        done = step + 1
+        if due(done, len(batches), steps.checkpoint_every):
+            report(pace.line(done))
+            saving.save(done)
+        measure_if_due(
+            network, evaluate, done, len(batches), steps.evaluate_every, done * steps.batch_size
+        )
+    network.eval()
+
+
 def train_passage(
     network: Any,
     tokenizer: Any,
@@ -214,38 +281,15 @@ def train_passage(
         for k, (item, (_, owner)) in enumerate(zip(chosen, rows, strict=True))
         if not item.gold or min(item.gold) <= max(owner)
     ]
-    order = sorted(kept, key=lambda k: len(rows[k][0]))
-    batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
-    rng.shuffle(batches)
-    names = set(trained_names(network))  # the layers, the head and the no-answer score
-    parameters = [
-        p for n, p in network.named_parameters() if n in names and not n.startswith("null.")
-    ]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": parameters, "lr": options.learning_rate, "weight_decay": 0.01},
-            {"params": list(network.null.parameters()), "lr": options.null_learning_rate},
-        ]
-    )
-    scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    saving = Checkpoint(work / CHECKPOINT, network, names, optimiser, scheduler, len(batches))
-    start = saving.resume(report)["step"]
+    batches = length_batches(kept, lambda k: len(rows[k][0]), options.batch_size, rng)
     unanswerable = sum(not chosen[k].gold for k in kept)
     report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
-    network.train()
     pad = tokenizer.special["pad"]
-    pace = Pace(start, len(batches))
-    clipped = [*parameters, *network.null.parameters()]
-    for step in range(start, len(batches)):
-        batch = batches[step]
+
+    def loss_of(batch: list[int]) -> Any:
         ids, mask = batch_tensors([rows[k][0] for k in batch], pad)
-        loss = _loss(network(ids, mask, [rows[k][1] for k in batch]), [chosen[k] for k in batch])
-        pace.add(optimise(loss, clipped, optimiser, scheduler))
-        done = step + 1
-        if due(done, len(batches), options.checkpoint_every):
-            report(pace.line(done))
-            saving.save(done)
-        measure_if_due(
-            network, evaluate, done, len(batches), options.evaluate_every, done * options.batch_size
-        )
-    network.eval()
+        return _loss(network(ids, mask, [rows[k][1] for k in batch]), [chosen[k] for k in batch])
+
+    rates = (options.learning_rate, options.null_learning_rate)
+    path = work / CHECKPOINT
+    train_with_head(network, "null", rates, batches, loss_of, path, options, report, evaluate)

@@ -7,14 +7,14 @@ ranker puts first (``pipeline_items``), where "no answer" is often right.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from peruqa.index.embedding import Embedder
 from peruqa.index.store import load_index
-from peruqa.ingest.chunking import split_sentences
+from peruqa.ingest.chunking import Sentence, split_sentences
 from peruqa.lab.train_data import (
     TOP_K,
     TRANSLATIONS,
@@ -39,24 +39,31 @@ class PassageItem:
     qid: str = ""  # SQuAD's question id (its Spanish wordings are keyed by it)
 
 
-def passage_items(articles: Sequence[dict[str, Any]]) -> list[PassageItem]:
-    """Every question of ``articles`` with its paragraph's sentences."""
-    items = []
+def paragraph_questions(
+    articles: Sequence[dict[str, Any]],
+) -> Iterator[tuple[list[Sentence], dict[str, Any], frozenset[int]]]:
+    """Every question of ``articles`` with its paragraph's sentences and those that hold one
+    of its answers (none for an unanswerable question, and for an answer the sentence
+    splitter lost)."""
     for article in articles:
         for paragraph in article["paragraphs"]:
             sentences = split_sentences(paragraph["context"])
-            texts = tuple(s.text for s in sentences)
             for qa in paragraph["qas"]:
-                qid = str(qa.get("id", ""))
-                if qa.get("is_impossible"):
-                    items.append(PassageItem(qa["question"], texts, frozenset(), qid))
-                    continue
-                starts = {a["answer_start"] for a in qa["answers"]}
+                answers = [] if qa.get("is_impossible") else qa["answers"]
+                starts = {a["answer_start"] for a in answers}
                 gold = frozenset(
                     i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
                 )
-                if gold:
-                    items.append(PassageItem(qa["question"], texts, gold, qid))
+                yield sentences, qa, gold
+
+
+def passage_items(articles: Sequence[dict[str, Any]]) -> list[PassageItem]:
+    """Every question of ``articles`` with its paragraph's sentences."""
+    items = []
+    for sentences, qa, gold in paragraph_questions(articles):
+        if gold or qa.get("is_impossible"):
+            texts = tuple(s.text for s in sentences)
+            items.append(PassageItem(qa["question"], texts, gold, str(qa.get("id", ""))))
     return items
 
 

@@ -21,10 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from peruqa.lab.checkpoint import Checkpoint, Pace, due, measure_if_due, optimise
-from peruqa.lab.reader_file import trained_names
-from peruqa.lab.reader_passage import MAX_TOKENS, load_passage_network
-from peruqa.lab.reader_train import warm_up_then_decay
+from peruqa.lab.reader_passage import (
+    MAX_TOKENS,
+    length_batches,
+    load_passage_network,
+    train_with_head,
+)
+from peruqa.lab.reader_passage_items import paragraph_questions
 from peruqa.qa.reader import PREFIX, QUESTION_TOKENS, batch_tensors
 
 CHECKPOINT = "span-checkpoint.pt"
@@ -63,36 +66,25 @@ class SpanOptions:
 
 def span_items(articles: Sequence[dict[str, Any]]) -> list[SpanItem]:
     """Every question of ``articles`` with its paragraph's sentences and first answer."""
-    from peruqa.ingest.chunking import split_sentences
-
     items = []
-    for article in articles:
-        for paragraph in article["paragraphs"]:
-            sentences = split_sentences(paragraph["context"])
-            texts = tuple(s.text for s in sentences)
-            for qa in paragraph["qas"]:
-                if qa.get("is_impossible"):
-                    items.append(SpanItem(qa["question"], texts, frozenset()))
-                    continue
-                starts = {a["answer_start"] for a in qa["answers"]}
-                gold = frozenset(
-                    i for i, s in enumerate(sentences) if any(s.start <= x < s.end for x in starts)
-                )
-                first = qa["answers"][0]
-                where = [
-                    i for i, s in enumerate(sentences) if s.start <= first["answer_start"] < s.end
-                ]
-                if not gold or not where:
-                    continue
-                sentence = sentences[where[0]]
-                # The sentence's text may be trimmed: find the answer in it, from its offset.
-                offset = sentence.text.find(first["text"], first["answer_start"] - sentence.start)
-                if offset < 0:
-                    offset = sentence.text.find(first["text"])
-                if offset < 0:
-                    continue
-                answer = (where[0], offset, offset + len(first["text"]))
-                items.append(SpanItem(qa["question"], texts, gold, answer))
+    for sentences, qa, gold in paragraph_questions(articles):
+        texts = tuple(s.text for s in sentences)
+        if qa.get("is_impossible"):
+            items.append(SpanItem(qa["question"], texts, frozenset()))
+            continue
+        first = qa["answers"][0]
+        where = [i for i, s in enumerate(sentences) if s.start <= first["answer_start"] < s.end]
+        if not gold or not where:
+            continue
+        sentence = sentences[where[0]]
+        # The sentence's text may be trimmed: find the answer in it, from its offset.
+        offset = sentence.text.find(first["text"], first["answer_start"] - sentence.start)
+        if offset < 0:
+            offset = sentence.text.find(first["text"])
+        if offset < 0:
+            continue
+        answer = (where[0], offset, offset + len(first["text"]))
+        items.append(SpanItem(qa["question"], texts, gold, answer))
     return items
 
 
@@ -219,35 +211,16 @@ def train_span(
     rows = [encode_span(tokenizer, i) for i in chosen]
     # An answer past MAX_TOKENS (or not found in the tokens) cannot be read.
     kept = [k for k, (i, r) in enumerate(zip(chosen, rows, strict=True)) if not i.gold or r.start]
-    order = sorted(kept, key=lambda k: len(rows[k].ids))
-    batches = [order[i : i + options.batch_size] for i in range(0, len(order), options.batch_size)]
-    rng.shuffle(batches)
-    names = set(trained_names(network))
-    encoder = [p for n, p in network.named_parameters() if n in names and not n.startswith("span.")]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": encoder, "lr": options.learning_rate, "weight_decay": 0.01},
-            {"params": list(network.span.parameters()), "lr": options.head_learning_rate},
-        ]
-    )
-    scheduler = warm_up_then_decay(optimiser, len(batches), options.warmup_share)
-    saving = Checkpoint(work / CHECKPOINT, network, names, optimiser, scheduler, len(batches))
-    start = saving.resume(report)["step"]
+    batches = length_batches(kept, lambda k: len(rows[k].ids), options.batch_size, rng)
     unanswerable = sum(not chosen[k].gold for k in kept)
     report(f"{len(kept)} questions ({unanswerable} unanswerable), {len(batches)} batches")
-    network.train()
     pad = tokenizer.special["pad"]
-    pace = Pace(start, len(batches))
-    clipped = [*encoder, *network.span.parameters()]
-    for step in range(start, len(batches)):
-        batch = [rows[k] for k in batches[step]]
-        ids, mask = batch_tensors([r.ids for r in batch], pad)
-        pace.add(optimise(_loss(network(ids, mask), batch), clipped, optimiser, scheduler))
-        done = step + 1
-        if due(done, len(batches), options.checkpoint_every):
-            report(pace.line(done))
-            saving.save(done)
-        measure_if_due(
-            network, evaluate, done, len(batches), options.evaluate_every, done * options.batch_size
-        )
-    network.eval()
+
+    def loss_of(batch: list[int]) -> Any:
+        read = [rows[k] for k in batch]
+        ids, mask = batch_tensors([r.ids for r in read], pad)
+        return _loss(network(ids, mask), read)
+
+    rates = (options.learning_rate, options.head_learning_rate)
+    path = work / CHECKPOINT
+    train_with_head(network, "span", rates, batches, loss_of, path, options, report, evaluate)
