@@ -37,24 +37,19 @@ from dev_fit import MODEL, fit_files, squad_sets
 
 from peruqa.index.embedding import make_embedder
 from peruqa.lab import train
-from peruqa.lab.learn import balanced_weights, fit_conditional_logit, fit_logistic
 from peruqa.lab.roles import load_roles
 from peruqa.lab.train import (
     DECISION_TEAM_WEIGHT,
-    L2,
-    RANKER_TEAM_WEIGHT,
     SQUAD_DEV,
     THRESHOLDS,
     Outcome,
     _masked,
-    _question_rows,
     _team_questions,
     held_out,
     scores,
 )
 from peruqa.lab.train_data import PRIOR_WEIGHTS, Rows, concatenate, extract
-from peruqa.qa.features import CANDIDATE_FEATURES, CROSS, QUESTION_FEATURES, with_interactions
-from peruqa.qa.model import StageModel
+from peruqa.qa.features import CANDIDATE_FEATURES, CROSS, QUESTION_FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,34 +74,19 @@ def best_threshold(rows: Rows, outcome: Outcome, mask: np.ndarray) -> float:
 
 @contextmanager
 def cross_weight(weight: float) -> Iterator[None]:
-    """``train.fit`` with the team's cross-language rows weighing ``weight`` in the
+    """``train.fit`` with the team's cross-language questions weighing ``weight`` in the
     decision (the ranker as served)."""
+    served = train.decision_weights
 
-    def fit(rows: Rows, prior: dict[str, float], threshold: float = 0.5) -> StageModel:
-        answerable = rows.answerable[rows.qrow]
+    def weights(rows: Rows) -> np.ndarray:
         team = _team_questions(rows)
-        ranker = fit_conditional_logit(
-            with_interactions(rows.features[answerable]),
-            rows.qrow[answerable],
-            rows.holds[answerable],
-            np.where(team, RANKER_TEAM_WEIGHT, 1.0)[rows.qrow][answerable],
-            L2,
-            paired=True,
-        )
-        model = StageModel(prior, ranker, ranker, threshold)
-        questions, holds = _question_rows(model, rows)
-        cross = cross_questions(rows)
-        base = np.where(team, np.where(cross, weight, DECISION_TEAM_WEIGHT), 1.0)
-        weights = balanced_weights(rows.answerable, rows.source, base)
-        decider = fit_logistic(questions, rows.answerable & holds, weights, L2)
-        return StageModel(prior, ranker, decider, threshold)
+        return np.where(team, np.where(cross_questions(rows), weight, DECISION_TEAM_WEIGHT), 1.0)
 
-    served = train.fit
-    train.fit = fit
+    train.decision_weights = weights
     try:
         yield
     finally:
-        train.fit = served
+        train.decision_weights = served
 
 
 @contextmanager

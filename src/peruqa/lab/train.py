@@ -70,10 +70,15 @@ def fit(rows: Rows, prior: dict[str, float], threshold: float = 0.5) -> StageMod
     )
     model = StageModel(prior, ranker, ranker, threshold)
     questions, holds = _question_rows(model, rows)
-    base = np.where(team, DECISION_TEAM_WEIGHT, 1.0)
-    weights = balanced_weights(rows.answerable, rows.source, base)
+    weights = balanced_weights(rows.answerable, rows.source, decision_weights(rows))
     decider = fit_logistic(questions, rows.answerable & holds, weights, L2)
     return StageModel(prior, ranker, decider, threshold)
+
+
+def decision_weights(rows: Rows) -> np.ndarray:
+    """Each question's weight in the decision's fit before balancing (a trial may weigh
+    some of the team's questions otherwise: bench/decision_variants.py)."""
+    return np.where(_team(rows), DECISION_TEAM_WEIGHT, 1.0)
 
 
 def _question_rows(model: StageModel, rows: Rows) -> tuple[np.ndarray, np.ndarray]:
