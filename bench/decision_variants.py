@@ -111,12 +111,12 @@ def paraphrase(rows: Rows) -> Iterator[Rows]:
         rows.language,
         rows.source,
     )
-    served = train.QUESTION_FEATURES
-    train.QUESTION_FEATURES = (*QUESTION_FEATURES, "sim_unshared", "ctx_unshared")
+    # The decision's input is as wide as ``train.QUESTION_FEATURES`` says.
+    setattr(train, "QUESTION_FEATURES", (*QUESTION_FEATURES, "sim_unshared", "ctx_unshared"))  # noqa: B010
     try:
         yield grown
     finally:
-        train.QUESTION_FEATURES = served
+        setattr(train, "QUESTION_FEATURES", QUESTION_FEATURES)  # noqa: B010
 
 
 def report(label: str, rows: Rows, outcome: Outcome, pair: bool) -> None:

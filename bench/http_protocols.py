@@ -90,7 +90,7 @@ def measure(kind: str, requests: int) -> float:
         process.terminate()
         process.join(10)
     cpu = (after.user - before.user) + (after.system - before.system)
-    return cpu * 1000 / requests
+    return float(cpu * 1000 / requests)
 
 
 def main() -> None:

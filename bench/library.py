@@ -23,8 +23,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 QA_TRAIN = ROOT.parent / "shared" / "qa-train"
@@ -44,7 +48,7 @@ def paragraphs() -> list[tuple[str, str]]:
     return found
 
 
-def _page_image(text: str) -> object:
+def _page_image(text: str) -> Image.Image:
     from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("L", (1240, 1754), 255)  # A4 at 150 dpi, as a scanner gives it

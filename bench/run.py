@@ -614,7 +614,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def bench_search(sizes: list[int], uniform_size: int) -> None:
-    from peruqa.index.ann import make_faiss_index
+    from peruqa.index.ann import make_faiss_index, set_ef_search
 
     dim = 384
     m, ef_construction = 32, 64
@@ -646,7 +646,7 @@ def bench_search(sizes: list[int], uniform_size: int) -> None:
         del vectors
         chosen: tuple[int, float, float] | None = None
         for ef in (16, 32, 64, 128, 256, 512, 1024, 2048):
-            hnsw.hnsw.efSearch = ef
+            set_ef_search(hnsw, ef)
             ms, found = time_search(hnsw, queries)
             rec = recall(found, truth)
             chosen = (ef, ms, rec)
@@ -668,7 +668,7 @@ def bench_search(sizes: list[int], uniform_size: int) -> None:
         _, truth = flat.search(uq, 10)
         hnsw = make_faiss_index("hnsw", dim, m=m, ef_construction=ef_construction)
         hnsw.add(vectors)
-        hnsw.hnsw.efSearch = 256
+        set_ef_search(hnsw, 256)
         ms, found = time_search(hnsw, uq)
         out(
             f"worst case, {uniform_size:,} uniform random vectors (no clusters): HNSW efSearch "
