@@ -122,6 +122,8 @@ def test_a_new_place_takes_the_earlier_places_place(followups: FollowUps) -> Non
         # "those who ...", "aquellos que ...": a demonstrative before a relative says who.
         "What help do those who lost a relative receive?",
         "¿Qué apoyo reciben aquellos que perdieron a un familiar?",
+        # "les" doubles "a las mujeres": it points inside the question.
+        "¿Qué les pasó a las mujeres esterilizadas?",
     ],
 )
 def test_a_question_that_stands_on_its_own_is_read_as_typed(

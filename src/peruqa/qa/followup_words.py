@@ -43,6 +43,8 @@ class Rules:
     determiners: frozenset[str]
     nouns: frozenset[str]
     demonstratives: frozenset[str]
+    clitics: frozenset[str]
+    doubling: frozenset[str]
     qualifiers: frozenset[str]
     fillers: frozenset[str]
     aliases: dict[str, str]
@@ -68,6 +70,8 @@ class Rules:
             determiners=_union("followup_determiners"),
             nouns=_union("followup_nouns"),
             demonstratives=_union("followup_demonstratives"),
+            clitics=_union("followup_clitics"),
+            doubling=_union("followup_doubling"),
             qualifiers=_union("followup_qualifiers"),
             fillers=_union("followup_fillers"),
             aliases=aliases,
@@ -135,6 +139,8 @@ def _points_back(words: list[str], rules: Rules) -> bool:
     for i, word in enumerate(words):
         after = words[i + 1 : i + 2]
         if word in rules.references:
+            if word in rules.clitics and rules.doubling & set(words[i + 1 :]):
+                continue  # "les ... a los agricultores": named inside the question
             return True
         # "those workshops", "esas visitas"; not "those who ...", "aquellos que ...".
         if word in rules.demonstratives and not (after and after[0] in rules.quiet):

@@ -63,6 +63,10 @@ class Language:
     followup_determiners: frozenset[str] = frozenset()
     followup_nouns: frozenset[str] = frozenset()
     followup_demonstratives: frozenset[str] = frozenset()
+    # Object pronouns among the references that a later ``followup_doubling`` word names
+    # inside the question itself ("¿qué les pasó a las mujeres?": "les" is "a las mujeres").
+    followup_clitics: frozenset[str] = frozenset()
+    followup_doubling: frozenset[str] = frozenset()
     followup_qualifiers: frozenset[str] = frozenset()
     followup_fillers: frozenset[str] = frozenset()
     # This language's names for what the documents call otherwise, folded ("cicr": "icrc").

@@ -85,6 +85,10 @@ LANGUAGE = Language(
         le les
         """.split()
     ),
+    # "¿qué les pasó a las mujeres?": Spanish doubles an object with "le"/"les" before
+    # naming it after "a"/"al"; such a pronoun points inside the question.
+    followup_clitics=frozenset({"le", "les"}),
+    followup_doubling=frozenset({"a", "al"}),
     followup_personal=frozenset("su sus ella".split()),
     followup_place=frozenset({"ahi", "alli", "alla", "aqui"}),
     existential=frozenset(),  # "hay" is the existential; "ahí" is always a place
