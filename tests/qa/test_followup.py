@@ -124,6 +124,8 @@ def test_a_new_place_takes_the_earlier_places_place(followups: FollowUps) -> Non
         "¿Qué apoyo reciben aquellos que perdieron a un familiar?",
         # "les" doubles "a las mujeres": it points inside the question.
         "¿Qué les pasó a las mujeres esterilizadas?",
+        # A person named in full, typed in lower case, then "she": the question's own.
+        "maria condori, where did she study?",
     ],
 )
 def test_a_question_that_stands_on_its_own_is_read_as_typed(

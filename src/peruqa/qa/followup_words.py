@@ -121,7 +121,17 @@ def parse(text: str, names: LibraryNames, rules: Rules = RULES) -> Parsed:
     # sterilisation"); an opening "and"/"y" always points back.
     leans = opener > 0
     if len(content) + len(inside) <= LEANING_TERMS:
-        leans = leans or _points_back(words, rules)
+        # A person named in full before "she" / "su" is who the pronoun means.
+        named = max(
+            (
+                i
+                for i, t in enumerate(tokens)
+                for m in mentions
+                if len(m.terms) > 1 and m.start <= t.start < m.end
+            ),
+            default=-1,
+        )
+        leans = leans or _points_back(words, rules, named)
     # "And the Puno Water Trust, since when?" asks its own question about its subject.
     asks = any(w in rules.question_words for i, w in enumerate(words) if i >= start + opener)
     return Parsed(
@@ -135,12 +145,16 @@ def parse(text: str, names: LibraryNames, rules: Rules = RULES) -> Parsed:
     )
 
 
-def _points_back(words: list[str], rules: Rules) -> bool:
+def _points_back(words: list[str], rules: Rules, named: int = -1) -> bool:
+    """Whether ``words`` point back at an earlier turn; ``named`` is the last word of a
+    person the question names in full (-1: none)."""
     for i, word in enumerate(words):
         after = words[i + 1 : i + 2]
         if word in rules.references:
             if word in rules.clitics and rules.doubling & set(words[i + 1 :]):
                 continue  # "les ... a los agricultores": named inside the question
+            if word in rules.personal and 0 <= named < i:
+                continue  # "Teófila Ochoa, where did she ...": named before
             return True
         # "those workshops", "esas visitas"; not "those who ...", "aquellos que ...".
         if word in rules.demonstratives and not (after and after[0] in rules.quiet):
