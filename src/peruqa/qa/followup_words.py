@@ -109,7 +109,9 @@ def parse(text: str, names: LibraryNames, rules: Rules = RULES) -> Parsed:
             opener = len(phrase)
             break
     mentions = names.mentions(text, tokens)
-    inside = {i for i, t in enumerate(tokens) for m in mentions if m.start <= t.start < m.end}
+    # Each token inside a name, and the name it is in.
+    named_by = {i: m for i, t in enumerate(tokens) for m in mentions if m.start <= t.start < m.end}
+    inside = set(named_by)
     rest = [
         w
         for i, w in enumerate(words)
@@ -122,15 +124,7 @@ def parse(text: str, names: LibraryNames, rules: Rules = RULES) -> Parsed:
     leans = opener > 0
     if len(content) + len(inside) <= LEANING_TERMS:
         # A person named in full before "she" / "su" is who the pronoun means.
-        named = max(
-            (
-                i
-                for i, t in enumerate(tokens)
-                for m in mentions
-                if len(m.terms) > 1 and m.start <= t.start < m.end
-            ),
-            default=-1,
-        )
+        named = max((i for i, m in named_by.items() if len(m.terms) > 1), default=-1)
         leans = leans or _points_back(words, rules, named)
     # "And the Puno Water Trust, since when?" asks its own question about its subject.
     asks = any(w in rules.question_words for i, w in enumerate(words) if i >= start + opener)
